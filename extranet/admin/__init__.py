@@ -1,0 +1,1 @@
+"""Administration: accounts, invitations, territories, audit log."""

@@ -1,0 +1,162 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from extranet import audit
+from extranet.audit import AuditEventKind
+from extranet.auth import services
+from extranet.auth.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+)
+from extranet.extensions import db
+from extranet.permissions import can_edit_profile, require
+
+bp = Blueprint("auth", __name__)
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, so the login page cannot send people elsewhere."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, client_ip())
+        except services.ServiceError:
+            user = None
+            form.form_errors.append(
+                _(
+                    "Too many unsuccessful login attempts. For your security, wait %(minutes)s minutes "
+                    "before trying again, or reset your password.",
+                    minutes=current_app.config["LOGIN_THROTTLE_MINUTES"],
+                )
+            )
+            status = 429
+        else:
+            if user is None:
+                form.form_errors.append(_("Incorrect email address or password."))
+                status = 401
+        db.session.commit()
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    audit.record(AuditEventKind.LOGOUT, actor=current_user, target=current_user, ip=client_ip())
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data, client_ip())
+        db.session.commit()
+        # The same answer whether or not the address has an account.
+        return render_template("auth/forgot_password_sent.html", email=form.email.data)
+    return render_template("auth/forgot_password.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    reset = services.find_password_reset(token)
+    if reset is None:
+        return render_template("auth/invalid_link.html", kind="reset"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user = services.reset_password(reset, form.password.data, client_ip())
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Your password has been changed. You are logged in."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/reset_password.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        return render_template("auth/invalid_link.html", kind="invitation"), 404
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(invitation, name=form.name.data, password=form.password.data, ip=client_ip())
+        except services.ServiceError:
+            db.session.rollback()
+            return render_template("auth/invalid_link.html", kind="invitation"), 409
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Welcome to the Logement d'abord extranet! Your account is ready."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    require(can_edit_profile(current_user, current_user))
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_profile(
+            current_user,
+            name=form.name.data,
+            function=form.function.data,
+            organisation=form.organisation.data,
+            phone=form.phone.data,
+            timezone=form.timezone.data,
+            language=form.language.data,
+        )
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    require(can_edit_profile(current_user, current_user))
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            user = current_user._get_current_object()
+            services.change_password(user, form.password.data, client_ip())
+            db.session.commit()
+            # The new session identifier ends the other sessions; keep this one.
+            login_user(user)
+            flash(_("Your password has been changed. Your other sessions have been closed."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/change_password.html", form=form), 400 if request.method == "POST" else 200

@@ -1,0 +1,58 @@
+"""`flask --app wsgi extranet ...`: set-up and maintenance commands."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from extranet.extensions import db
+
+extranet_cli = AppGroup("extranet", help="Extranet Logement d'abord: set-up and maintenance.")
+
+
+@extranet_cli.command("load-reference-data")
+def load_reference_data():
+    """Load the 46 territories and the plan's priorities and axes (idempotent)."""
+    from extranet.plan.services import load_plan
+    from extranet.territories.services import load_territories
+
+    territories = load_territories()
+    plan = load_plan()
+    db.session.commit()
+    click.echo(f"Territories: {territories['created']} created, {territories['total']} in the reference file.")
+    click.echo(f"Priorities and axes: {plan['created']} created, {plan['total']} in the reference file.")
+
+
+@extranet_cli.command("load-demo-data")
+@click.option("--force", is_flag=True, help="Add the demo accounts even if the database already has users.")
+def load_demo_data(force):
+    """Demo accounts, one of each role, when the database has no user yet."""
+    from extranet import demo
+    from extranet.auth.models import User
+
+    if db.session.scalar(select(func.count(User.id))) and not force:
+        click.echo("The database already has users: demo data not loaded.")
+    else:
+        demo.load()
+        db.session.commit()
+        click.echo("Demo data loaded.")
+    click.echo(demo.logins_text())
+
+
+@extranet_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", prompt=True)
+def create_admin(email, password, name):
+    """Create a national administrator account."""
+    from extranet.auth.forms import PASSWORD_MIN_LENGTH
+    from extranet.auth.services import ServiceError, create_user
+    from extranet.roles import Role
+
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise click.BadParameter(f"at least {PASSWORD_MIN_LENGTH} characters.", param_hint="--password")
+    try:
+        user = create_user(email=email, password=password, name=name, role=Role.ADMIN)
+    except ServiceError:
+        raise click.BadParameter(f"an account already uses {email}.", param_hint="--email") from None
+    db.session.commit()
+    click.echo(f"Administrator {user.email} created.")

@@ -1,0 +1,1 @@
+"""Home page, language choice, pages of sections still to come."""

@@ -1,0 +1,57 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from extranet import LANGUAGES
+from extranet.extensions import db
+
+bp = Blueprint("home", __name__)
+
+# Sections of the navigation that later work will build; until then their
+# links lead to an honest "coming soon" page.
+UPCOMING_SECTIONS = {
+    "toolbox": _l("Toolbox"),
+    "groups": _l("Working groups"),
+    "agenda": _l("Agenda"),
+    "roadmaps": _l("Roadmaps"),
+    "search": _l("Search"),
+}
+
+
+@bp.route("/")
+def index():
+    return render_template("home/index.html")
+
+
+@bp.route("/coming-soon/<section>")
+def coming_soon(section):
+    if section not in UPCOMING_SECTIONS:
+        abort(404)
+    return render_template("home/coming_soon.html", section=UPCOMING_SECTIONS[section])
+
+
+@bp.post("/language")
+def set_language():
+    # An empty FlaskForm still checks the CSRF token.
+    form = FlaskForm()
+    language = request.form.get("language")
+    if not form.validate_on_submit() or language not in LANGUAGES:
+        abort(400)
+    session["language"] = language
+    if current_user.is_authenticated:
+        current_user.language = language
+        db.session.commit()
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        target = url_for("home.index")
+    return redirect(target)
+
+
+@bp.route("/health")
+def health():
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

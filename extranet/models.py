@@ -1,0 +1,6 @@
+"""Imports every model, so that the metadata Alembic compares is complete."""
+
+from extranet.audit import AuditEvent  # noqa: F401
+from extranet.auth.models import Invitation, PasswordReset, User  # noqa: F401
+from extranet.plan.models import Axis, Priority  # noqa: F401
+from extranet.territories.models import Territory  # noqa: F401

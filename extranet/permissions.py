@@ -1,0 +1,94 @@
+"""Every permission decision of the platform.
+
+Pure predicates ``can_<verb>_<noun>(user, obj) -> bool``: they read attributes
+(``user.role``, ``user.territory_id``, ``obj.territory_id``...) and never the
+request, so views (through :func:`require`), templates (as Jinja globals),
+search and exports all decide with the same rules. This module imports no
+feature package.
+"""
+
+from flask import abort
+
+from extranet.roles import Role
+
+
+def require(allowed: bool) -> None:
+    """Stop the request with a 403 page unless ``allowed``."""
+    if not allowed:
+        abort(403)
+
+
+def _active(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def _role(user, *roles: Role) -> bool:
+    return _active(user) and user.role in roles
+
+
+def _coordinator_of(user, territory_id) -> bool:
+    return _role(user, Role.COORDINATOR) and territory_id is not None and user.territory_id == territory_id
+
+
+def is_national(user) -> bool:
+    return _role(user, Role.ADMIN, Role.ANIMATOR)
+
+
+def is_admin(user) -> bool:
+    return _role(user, Role.ADMIN)
+
+
+def can_view_directory(user, obj=None) -> bool:
+    return _active(user)
+
+
+def can_access_admin(user, obj=None) -> bool:
+    """The administration area: admins see everything, coordinators their territory."""
+    return _role(user, Role.ADMIN, Role.COORDINATOR)
+
+
+def can_view_audit_log(user, obj=None) -> bool:
+    return is_admin(user)
+
+
+def can_invite_user(user, invitation) -> bool:
+    """``invitation`` has ``role`` and ``territory_id`` (a proposed or an existing invitation)."""
+    if is_admin(user):
+        return True
+    return invitation.role == Role.MEMBER and _coordinator_of(user, invitation.territory_id)
+
+
+def can_manage_invitation(user, invitation) -> bool:
+    """Resend or revoke: the same people who may send that invitation."""
+    return can_invite_user(user, invitation)
+
+
+def can_view_user(user, target) -> bool:
+    """The administration page of an account."""
+    return is_admin(user) or _coordinator_of(user, target.territory_id)
+
+
+def can_deactivate_user(user, target) -> bool:
+    if target.id == user.id:
+        return False  # nobody locks themselves out
+    if is_admin(user):
+        return True
+    return target.role == Role.MEMBER and _coordinator_of(user, target.territory_id)
+
+
+def can_change_role_user(user, target) -> bool:
+    """Role and territory of an account; never one's own, so an admin cannot demote the last admin by mistake."""
+    return is_admin(user) and target.id != user.id
+
+
+def can_edit_territory(user, territory) -> bool:
+    return is_admin(user) or _coordinator_of(user, territory.id)
+
+
+def can_edit_profile(user, target) -> bool:
+    return _active(user) and user.id == target.id
+
+
+def template_globals() -> dict:
+    """The predicates exposed to Jinja, so templates hide what views would refuse."""
+    return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -1,0 +1,1 @@
+"""Territories of accelerated implementation and the directory ("annuaire")."""
