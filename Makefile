@@ -40,12 +40,12 @@ MO_FILES := $(PO_FILES:.po=.mo)
 .PHONY: translations
 translations: $(MO_FILES)
 %.mo: %.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 # Re-extract the English source strings after changing templates or code, then translate the new French entries.
 translations-update: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o extranet/translations/messages.pot --no-location --omit-header --sort-output .
-	$(BIN)/pybabel update -q -i extranet/translations/messages.pot -d extranet/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o extranet/translations/messages.pot --no-location --omit-header --sort-output .
+	$(BIN)/pybabel -q update -i extranet/translations/messages.pot -d extranet/translations --no-fuzzy-matching --omit-header
 
 database: setup
 	$(FLASK) db upgrade
