@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from extranet import LANGUAGES
@@ -23,9 +23,15 @@ TIMEZONES = [
 ]
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def email_field(label=None):
+    # Stripped like a browser does for type=email, so a pasted " name@example.fr " still works.
     return EmailField(
         label or _l("Email address"),
+        filters=[_strip],
         validators=[
             DataRequired(_l("Enter an email address.")),
             Email(_l("Enter a valid email address, such as name@example.fr."), check_deliverability=False),
@@ -112,5 +118,9 @@ class ProfileForm(FlaskForm):
         ],
         render_kw={"autocomplete": "tel"},
     )
-    timezone = SelectField(_l("Time zone"), choices=TIMEZONES, description=_l("Dates and times are shown in this time zone."))
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    timezone = SelectField(
+        _l("Time zone"),
+        choices=[SelectChoice(value, label) for value, label in TIMEZONES],
+        description=_l("Dates and times are shown in this time zone."),
+    )
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()])

@@ -1,10 +1,12 @@
 """Account services. They take the acting user and the client address
 explicitly, change models and flush; the view commits."""
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from extranet import audit, mail
 from extranet.audit import AuditEvent, AuditEventKind
@@ -76,6 +78,9 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
         audit.record(AuditEventKind.LOGIN_THROTTLED, email=email, ip=ip)
         raise ServiceError("throttled")
     user = find_user_by_email(email)
+    if user is None:
+        # Hash anyway, so that the time taken does not tell which addresses have an account.
+        _check_dummy_password(password)
     if user is None or not user.active or not user.check_password(password):
         audit.record(
             AuditEventKind.LOGIN_FAILED,
@@ -88,6 +93,16 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
     user.last_login_at = utcnow()
     audit.record(AuditEventKind.LOGIN_SUCCEEDED, actor=user, target=user, ip=ip)
     return user
+
+
+_dummy_hash = None
+
+
+def _check_dummy_password(password: str) -> None:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+    check_password_hash(_dummy_hash, password or "")
 
 
 # --- Invitations ------------------------------------------------------------

@@ -1,0 +1,925 @@
+"""Login, logout, throttling, password reset and invitation acceptance, through
+the pages a person uses (no service shortcuts except to create invitations,
+whose administration pages are built elsewhere)."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from extranet.audit import AuditEvent, AuditEventKind
+from extranet.auth import services
+from extranet.auth.models import Invitation, PasswordReset, User
+from extranet.extensions import db
+from extranet.roles import OrganisationType, Role
+from extranet.territories.models import Territory
+
+PASSWORD = "un mot de passe solide"  # the password of the conftest factories
+NEW_PASSWORD = "une toute nouvelle phrase de passe"
+
+
+# --- Helpers ------------------------------------------------------------------
+
+
+class _Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag = tag
+        self.attrs = dict(attrs)
+        self.parent = parent
+        self.children = []
+
+    @property
+    def classes(self):
+        return (self.attrs.get("class") or "").split()
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            if isinstance(child, _Node):
+                yield from child.iter()
+
+    def text(self):
+        return " ".join(
+            " ".join((c if isinstance(c, str) else c.text()).split()) for c in self.children
+        ).strip()
+
+
+class _Parser(HTMLParser):
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.root = _Node("#root", {}, None)
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = _Node(tag, attrs, self.stack[-1])
+        self.stack[-1].children.append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(_Node(tag, attrs, self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> _Node:
+    parser = _Parser()
+    parser.feed(html)
+    return parser.root
+
+
+GROUPS = ("fr-input-group", "fr-select-group", "fr-checkbox-group")
+
+
+def errors_beside(html: str, field_id: str) -> list[str]:
+    """The error messages shown in the DSFR group of the field with this id;
+    checks that the group and the field are flagged as in error when there are some."""
+    root = parse(html)
+    field = next((n for n in root.iter() if n.attrs.get("id") == field_id), None)
+    assert field is not None, f"no field with id {field_id!r} in the page"
+    group = field.parent
+    while group is not None and not any(c in GROUPS for c in group.classes):
+        group = group.parent
+    assert group is not None, f"field {field_id!r} is not in a DSFR field group"
+    messages = [n.text() for n in group.iter() if n.tag == "p" and "fr-message--error" in n.classes]
+    flagged = any(c.endswith("-group--error") for c in group.classes)
+    assert flagged == bool(messages), f"group of {field_id!r}: error class {flagged}, messages {messages}"
+    if messages and field.attrs.get("type") not in ("checkbox", "radio"):
+        assert field.attrs.get("aria-invalid") == "true"
+    return messages
+
+
+def form_alerts(html: str) -> list[str]:
+    """Texts of the error alerts of the page (errors that belong to no single field)."""
+    return [n.text() for n in parse(html).iter() if "fr-alert--error" in n.classes]
+
+
+def h1(html: str) -> str:
+    return next(n.text() for n in parse(html).iter() if n.tag == "h1")
+
+
+def csrf_token_from(html: str) -> str:
+    root = parse(html)
+    token = next((n.attrs.get("value") for n in root.iter() if n.tag == "input" and n.attrs.get("name") == "csrf_token"), None)
+    assert token, "no CSRF token in the page"
+    return token
+
+
+def in_site_layout(html: str) -> bool:
+    root = parse(html)
+    classes = {c for n in root.iter() for c in n.classes}
+    return "fr-header" in classes and "fr-footer" in classes
+
+
+@contextmanager
+def database(app):
+    """Direct database access between requests (never around a request: the
+    test client would then share this application context and its ``g``)."""
+    with app.app_context():
+        yield db.session
+
+
+def events(app, kind=None):
+    with database(app) as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if kind is not None:
+            query = query.where(AuditEvent.kind == kind)
+        return [
+            dict(kind=e.kind, email=e.email, ip=e.ip, actor_id=e.actor_id, target_id=e.target_user_id, details=e.details)
+            for e in session.scalars(query)
+        ]
+
+
+def get_user(app, email) -> User:
+    with database(app) as session:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
+def is_logged_in(client) -> bool:
+    response = client.get("/auth/profile")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302 and urlsplit(response.location).path == "/auth/login"
+    return False
+
+
+def path_of(link: str) -> str:
+    return urlsplit(link).path
+
+
+def set_cookie_headers(response, name):
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+
+
+def post_login(client, email, password, ip="127.0.0.1", **extra):
+    return client.post("/auth/login", data={"email": email, "password": password, **extra}, environ_base={"REMOTE_ADDR": ip})
+
+
+def age_events(app, minutes):
+    """Pretend every audit event happened ``minutes`` earlier."""
+    with database(app) as session:
+        for event in session.scalars(select(AuditEvent)):
+            event.created_at = event.created_at - timedelta(minutes=minutes)
+        session.commit()
+
+
+# --- Login --------------------------------------------------------------------
+
+
+def test_login_page_shows_the_form(client):
+    response = client.get("/auth/login")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert errors_beside(html, "email") == []
+    assert errors_beside(html, "password") == []
+    assert errors_beside(html, "remember") == []
+    assert 'href="/auth/password/forgot"' in html
+
+
+def test_login_success_redirects_home_and_is_audited(app, client, make_user):
+    user = make_user("coordinator", territory="la-reunion")
+    response = post_login(client, user.email, PASSWORD, ip="10.1.2.3")
+    assert response.status_code == 302
+    assert path_of(response.location) == "/"
+    home = client.get("/")
+    assert home.status_code == 200
+    assert user.name in home.get_data(as_text=True)
+
+    succeeded = events(app, AuditEventKind.LOGIN_SUCCEEDED)
+    assert len(succeeded) == 1
+    assert succeeded[0]["ip"] == "10.1.2.3"
+    assert succeeded[0]["email"] == user.email
+    assert succeeded[0]["target_id"] == user.id
+    assert get_user(app, user.email).last_login_at is not None
+
+
+def test_wrong_password_is_refused_with_an_error_and_audited(app, client, make_user):
+    user = make_user()
+    response = post_login(client, user.email, "not the password at all", ip="10.9.8.7")
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert form_alerts(html), "an error explains the refusal"
+    # The address stays typed in; the password is not sent back.
+    assert f'value="{user.email}"' in html
+    assert "not the password at all" not in html
+    assert not is_logged_in(client)
+
+    failed = events(app, AuditEventKind.LOGIN_FAILED)
+    assert [(e["email"], e["ip"], e["target_id"]) for e in failed] == [(user.email, "10.9.8.7", user.id)]
+    assert events(app, AuditEventKind.LOGIN_SUCCEEDED) == []
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(app, client, make_user):
+    user = make_user(email="known@example.org")
+    wrong = post_login(client, "known@example.org", "wrong password here")
+    unknown = post_login(client, "nobody@example.org", "wrong password here")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_data(as_text=True).replace("known@", "X@") == unknown.get_data(as_text=True).replace("nobody@", "X@")
+    failed = events(app, AuditEventKind.LOGIN_FAILED)
+    assert [(e["email"], e["target_id"]) for e in failed] == [("known@example.org", user.id), ("nobody@example.org", None)]
+
+
+def test_unknown_email_takes_as_long_as_a_wrong_password(client, make_user):
+    """Otherwise the response time would tell which addresses have an account."""
+    import time
+
+    user = make_user()
+
+    def duration(email):
+        start = time.perf_counter()
+        assert post_login(client, email, "wrong password guess", ip=f"10.3.0.{len(email)}").status_code == 401
+        return time.perf_counter() - start
+
+    known = min(duration(user.email) for _ in range(3))
+    unknown = min(duration("nobody@example.org") for _ in range(3))
+    assert unknown > known * 0.6, f"unknown address answered in {unknown:.3f}s, known one in {known:.3f}s"
+
+
+def test_email_is_case_insensitive(client, make_user):
+    user = make_user(email="camille.durand@example.org")
+    response = post_login(client, "  Camille.DURAND@Example.ORG ", PASSWORD)
+    assert response.status_code == 302
+    assert is_logged_in(client)
+    assert user.name in client.get("/").get_data(as_text=True)
+
+
+def test_inactive_account_cannot_log_in(app, client, make_user):
+    user = make_user()
+    with database(app) as session:
+        session.get(User, user.id).active = False
+        session.commit()
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 401
+    assert form_alerts(response.get_data(as_text=True))
+    assert not is_logged_in(client)
+    assert len(events(app, AuditEventKind.LOGIN_FAILED)) == 1
+
+
+def test_deactivation_ends_an_open_session(app, client, logged_in):
+    user = logged_in()
+    assert is_logged_in(client)
+    with database(app) as session:
+        session.get(User, user.id).active = False
+        session.commit()
+    assert not is_logged_in(client)
+
+
+def test_remember_me_sets_a_protected_long_lived_cookie(app, client, make_user):
+    user = make_user()
+    response = post_login(client, user.email, PASSWORD, remember="y")
+    assert response.status_code == 302
+    cookies = set_cookie_headers(response, "extranet_remember")
+    assert len(cookies) == 1
+    attributes = [a.strip().lower() for a in cookies[0].split(";")]
+    assert "httponly" in attributes
+    assert "samesite=lax" in attributes
+    assert any(a.startswith("expires=") for a in attributes)
+
+    # A browser restarted (session cookie gone) is still logged in.
+    remember = client.get_cookie("extranet_remember")
+    browser = app.test_client()
+    browser.set_cookie("extranet_remember", remember.value)
+    assert is_logged_in(browser)
+
+
+def test_without_remember_me_no_remember_cookie(client, make_user):
+    user = make_user()
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 302
+    assert set_cookie_headers(response, "extranet_remember") == []
+    session_cookie = set_cookie_headers(response, "extranet_session")
+    assert session_cookie and "httponly" in session_cookie[0].lower()
+
+
+def test_anonymous_visitor_is_sent_to_login_then_back(client, make_user):
+    user = make_user()
+    response = client.get("/territories/?q=lyon")
+    assert response.status_code == 302
+    login_url = response.location
+    assert path_of(login_url) == "/auth/login"
+    response = client.post(login_url, data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.location == "/territories/?q=lyon"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/auth/login",
+        "https://evil.example",
+        "https://evil.example/",
+        "http:evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
+def test_next_only_follows_local_paths(client, make_user, target):
+    user = make_user()
+    response = client.post("/auth/login", query_string={"next": target}, data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.location == "/"
+    # Already logged in: the login page redirects, and just as carefully.
+    again = client.get("/auth/login", query_string={"next": target})
+    assert again.status_code == 302
+    assert again.location == "/"
+
+
+def test_logout_needs_a_post(app, client, logged_in):
+    user = logged_in()
+    response = client.get("/auth/logout")
+    assert response.status_code == 405
+    assert is_logged_in(client)
+
+    response = client.post("/auth/logout")
+    assert response.status_code == 302
+    assert path_of(response.location) == "/auth/login"
+    assert not is_logged_in(client)
+    assert client.get("/").status_code == 302
+    logouts = events(app, AuditEventKind.LOGOUT)
+    assert [(e["actor_id"], e["target_id"]) for e in logouts] == [(user.id, user.id)]
+
+
+def test_logout_forgets_the_remember_cookie(app, client, make_user):
+    user = make_user()
+    post_login(client, user.email, PASSWORD, remember="y")
+    assert client.get_cookie("extranet_remember") is not None
+    client.post("/auth/logout")
+    assert client.get_cookie("extranet_remember") is None
+    assert not is_logged_in(client)
+
+
+def test_empty_login_form_shows_errors_beside_the_fields(client):
+    response = client.post("/auth/login", data={})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert errors_beside(html, "email")
+    assert errors_beside(html, "password")
+
+
+def test_malformed_email_at_login(client):
+    response = client.post("/auth/login", data={"email": "not-an-address", "password": "whatever it is"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert errors_beside(html, "email")
+    assert errors_beside(html, "password") == []
+
+
+# --- Throttling -----------------------------------------------------------------
+
+
+def test_five_failures_lock_the_account_even_with_the_right_password(app, client, make_user):
+    user = make_user()
+    for _ in range(5):
+        assert post_login(client, user.email, "wrong password guess").status_code == 401
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    alerts = form_alerts(html)
+    assert alerts and "15" in alerts[0], "the message says how long to wait"
+    assert 'href="/auth/password/forgot"' in html
+    assert not is_logged_in(client)
+    assert len(events(app, AuditEventKind.LOGIN_THROTTLED)) == 1
+    assert events(app, AuditEventKind.LOGIN_SUCCEEDED) == []
+
+    # The lock is on the account, whatever the address the attempt comes from.
+    assert post_login(client, user.email.upper(), PASSWORD, ip="192.0.2.44").status_code == 429
+
+
+def test_a_locked_account_does_not_affect_others(app, client, make_user):
+    victim = make_user()
+    other = make_user()
+    for _ in range(6):
+        post_login(client, victim.email, "wrong password guess", ip="10.0.0.1")
+    other_client = app.test_client()
+    response = post_login(other_client, other.email, PASSWORD, ip="10.0.0.2")
+    assert response.status_code == 302
+    assert is_logged_in(other_client)
+
+
+def test_twenty_failures_from_one_address_block_that_address(app, client, make_user):
+    user = make_user()
+    for n in range(20):
+        response = post_login(client, f"guess{n}@example.org", "wrong password guess", ip="10.0.0.7")
+        assert response.status_code == 401
+    response = post_login(client, user.email, PASSWORD, ip="10.0.0.7")
+    assert response.status_code == 429
+    assert form_alerts(response.get_data(as_text=True))
+
+    # The same account from elsewhere is not blocked.
+    elsewhere = app.test_client()
+    assert post_login(elsewhere, user.email, PASSWORD, ip="10.0.0.8").status_code == 302
+
+
+def test_the_lock_ends_after_the_window(app, client, make_user):
+    user = make_user()
+    for _ in range(5):
+        post_login(client, user.email, "wrong password guess")
+    assert post_login(client, user.email, PASSWORD).status_code == 429
+    age_events(app, 16)
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 302
+    assert is_logged_in(client)
+
+
+def test_the_lock_is_still_on_within_the_window(app, client, make_user):
+    user = make_user()
+    for _ in range(5):
+        post_login(client, user.email, "wrong password guess")
+    age_events(app, 14)
+    assert post_login(client, user.email, PASSWORD).status_code == 429
+
+
+def test_a_successful_login_resets_the_account_count(app, client, make_user):
+    user = make_user()
+    for _ in range(4):
+        post_login(client, user.email, "wrong password guess")
+    assert post_login(client, user.email, PASSWORD).status_code == 302
+    client.post("/auth/logout")
+    for _ in range(4):
+        post_login(client, user.email, "wrong password guess")
+    assert post_login(client, user.email, PASSWORD).status_code == 302
+
+
+# --- CSRF -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def csrf_app(app_config, request):
+    """The application with CSRF protection on, as in production."""
+    app_config["WTF_CSRF_ENABLED"] = True
+    return request.getfixturevalue("app")
+
+
+def test_login_needs_the_form_token(csrf_app, make_user):
+    user = make_user()
+    client = csrf_app.test_client()
+    refused = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert in_site_layout(refused.get_data(as_text=True))
+    assert not is_logged_in(client)
+
+    token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert is_logged_in(client)
+
+
+def test_logout_needs_the_form_token(csrf_app, make_user):
+    user = make_user()
+    client = csrf_app.test_client()
+    token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    # A page of another site cannot log people out.
+    assert client.post("/auth/logout").status_code == 400
+    assert is_logged_in(client)
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    assert not is_logged_in(client)
+
+
+def test_password_forms_need_the_form_token(csrf_app, make_user, mailbox):
+    user = make_user()
+    client = csrf_app.test_client()
+    assert client.post("/auth/password/forgot", data={"email": user.email}).status_code == 400
+    assert mailbox.messages == []
+
+
+# --- Password reset -------------------------------------------------------------
+
+
+def ask_reset(client, email):
+    return client.post("/auth/password/forgot", data={"email": email})
+
+
+def reset_link(mailbox, email) -> str:
+    messages = mailbox.to(email)
+    assert len(messages) == 1
+    return path_of(mailbox.link(messages[0]))
+
+
+def test_forgot_password_page(client):
+    response = client.get("/auth/password/forgot")
+    assert response.status_code == 200
+    assert errors_beside(response.get_data(as_text=True), "email") == []
+
+
+def test_reset_request_for_an_account_sends_one_mail_with_a_link(app, client, make_user, mailbox):
+    user = make_user(email="lea.martin@example.org", name="Léa Martin")
+    response = ask_reset(client, "Lea.Martin@example.org")
+    assert response.status_code == 200
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == "lea.martin@example.org"
+    assert message["X-Envelope-To"] == "lea.martin@example.org"
+    assert message["Subject"]
+    body = mailbox.body(message)
+    assert "Léa Martin" in body
+    link = mailbox.link(message)
+    assert link.startswith("http://localhost/auth/password/reset/")
+    page = client.get(path_of(link))
+    assert page.status_code == 200
+    assert errors_beside(page.get_data(as_text=True), "password") == []
+    requested = events(app, AuditEventKind.PASSWORD_RESET_REQUESTED)
+    assert [(e["email"], e["target_id"]) for e in requested] == [(user.email, user.id)]
+
+
+def test_reset_request_for_an_unknown_address_looks_the_same_and_sends_nothing(client, make_user, mailbox):
+    make_user(email="known@example.org")
+    known = ask_reset(client, "known@example.org")
+    mailbox.clear()
+    unknown = ask_reset(client, "nobody@example.org")
+    assert unknown.status_code == known.status_code == 200
+    assert unknown.get_data(as_text=True).replace("nobody@", "X@") == known.get_data(as_text=True).replace("known@", "X@")
+    assert mailbox.messages == []
+
+
+def test_reset_request_for_a_deactivated_account_sends_nothing(app, client, make_user, mailbox):
+    user = make_user()
+    with database(app) as session:
+        session.get(User, user.id).active = False
+        session.commit()
+    assert ask_reset(client, user.email).status_code == 200
+    assert mailbox.messages == []
+
+
+def test_reset_link_sets_the_password_logs_in_and_works_once(app, client, make_user, mailbox):
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+
+    response = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert path_of(response.location) == "/"
+    assert is_logged_in(client)
+    assert user.name in client.get("/").get_data(as_text=True)
+    assert [e["target_id"] for e in events(app, AuditEventKind.PASSWORD_RESET)] == [user.id]
+
+    again = client.get(link)
+    assert again.status_code == 404
+    html = again.get_data(as_text=True)
+    assert in_site_layout(html)
+    assert 'href="/auth/password/forgot"' in html, "the page offers to ask for a new link"
+    assert client.post(link, data={"password": "yet another long password", "confirm": "yet another long password"}).status_code == 404
+
+    client.post("/auth/logout")
+    other = app.test_client()
+    assert post_login(other, user.email, PASSWORD).status_code == 401
+    assert post_login(other, user.email, NEW_PASSWORD).status_code == 302
+
+
+def test_reset_link_expires_after_an_hour(app, client, make_user, mailbox):
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    with database(app) as session:
+        reset = session.scalar(select(PasswordReset))
+        assert timedelta(minutes=59) < reset.expires_at - reset.created_at <= timedelta(hours=1)
+        reset.expires_at = reset.expires_at - timedelta(hours=1)
+        session.commit()
+    assert client.get(link).status_code == 404
+    response = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 404
+    assert not is_logged_in(client)
+    assert post_login(app.test_client(), user.email, PASSWORD).status_code == 302
+
+
+def test_using_one_reset_link_kills_the_older_ones(client, make_user, mailbox):
+    user = make_user()
+    ask_reset(client, user.email)
+    first = reset_link(mailbox, user.email)
+    mailbox.clear()
+    ask_reset(client, user.email)
+    second = reset_link(mailbox, user.email)
+    assert first != second
+    assert client.post(second, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert client.get(first).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "field"),
+    [
+        ("", "", "password"),
+        ("short pass1", "short pass1", "password"),  # 11 characters
+        (" " * 14, " " * 14, "password"),
+        ("x" * 129, "x" * 129, "password"),
+        (NEW_PASSWORD, NEW_PASSWORD + "!", "confirm"),
+        (NEW_PASSWORD, "", "confirm"),
+    ],
+)
+def test_reset_password_rules(app, client, make_user, mailbox, password, confirm, field):
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    response = client.post(link, data={"password": password, "confirm": confirm})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert errors_beside(html, field)
+    if field == "confirm":
+        assert errors_beside(html, "password") == []
+    assert password not in html or not password.strip()
+    assert not is_logged_in(client)
+    # Nothing changed and the link still works.
+    assert post_login(app.test_client(), user.email, PASSWORD).status_code == 302
+    assert client.get(link).status_code == 200
+
+
+def test_a_twelve_character_password_is_enough(client, make_user, mailbox):
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    assert client.post(link, data={"password": "douze caract", "confirm": "douze caract"}).status_code == 302
+
+
+def test_reset_ends_the_other_sessions(app, client, make_user, mailbox, login):
+    user = make_user()
+    elsewhere = app.test_client()
+    login(user, client=elsewhere)
+    assert is_logged_in(elsewhere)
+
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert is_logged_in(client)
+    assert not is_logged_in(elsewhere)
+
+
+def test_reset_while_logged_in_as_someone_else(client, make_user, mailbox, logged_in):
+    someone = logged_in()
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert user.name in home and someone.name not in home
+
+
+def test_reset_link_of_a_deactivated_account_is_dead(app, client, make_user, mailbox):
+    user = make_user()
+    ask_reset(client, user.email)
+    link = reset_link(mailbox, user.email)
+    with database(app) as session:
+        session.get(User, user.id).active = False
+        session.commit()
+    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 404
+    assert not is_logged_in(client)
+
+
+@pytest.mark.parametrize("token", ["garbage", "x" * 300, "%00%ff", "..", "%C3%A9t%C3%A9"])
+def test_garbage_reset_token_gives_the_invalid_link_page(client, token):
+    response = client.get(f"/auth/password/reset/{token}")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert in_site_layout(html)
+    assert 'href="/auth/password/forgot"' in html
+    assert client.post(f"/auth/password/reset/{token}", data={}).status_code == 404
+
+
+def test_empty_forgot_password_form(client, mailbox):
+    response = client.post("/auth/password/forgot", data={})
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "email")
+    response = client.post("/auth/password/forgot", data={"email": "not an address"})
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "email")
+    assert mailbox.messages == []
+
+
+# --- Invitations ----------------------------------------------------------------
+
+BASE_URL = "https://extranet.example"
+
+
+@pytest.fixture
+def invite(app, mailbox, make_user):
+    """invite(email, role="member", territory="lyon", **fields) -> link path of the mailed invitation."""
+    admin = make_user("admin")
+
+    def do_invite(email, role="member", territory="lyon", name="Invited Person", **fields):
+        # As the administration pages do it: inside a request, whose address makes the link.
+        with app.test_request_context(base_url=BASE_URL):
+            session = db.session
+            territory_id = session.scalar(select(Territory.id).where(Territory.slug == territory)) if territory else None
+            actor = session.get(User, admin.id)
+            services.invite(actor, email=email, name=name, role=Role(role), territory_id=territory_id, ip="10.0.0.1", **fields)
+            session.commit()
+        messages = mailbox.to(email)
+        assert messages, "the invitation was mailed"
+        link = mailbox.link(messages[-1])
+        assert link.startswith(BASE_URL + "/auth/invitation/")
+        return path_of(link)
+
+    do_invite.admin = admin
+    return do_invite
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeError,
+    reason="extranet/mail.py external_url() calls url_for() outside a request even when BASE_URL is set",
+)
+def test_invitation_sent_outside_a_request_uses_base_url(app, mailbox, make_user):
+    """A worker or a command has no request: the link comes from EXTRANET_BASE_URL."""
+    admin = make_user("admin")
+    app.config["BASE_URL"] = BASE_URL
+    with database(app) as session:
+        services.invite(session.get(User, admin.id), email="batch@example.org", name="Batch", role=Role.ANIMATOR, territory_id=None)
+        session.commit()
+    assert mailbox.link(mailbox.to("batch@example.org")[0]).startswith(BASE_URL + "/auth/invitation/")
+
+
+def accept(client, link, name="Aurélie Hoarau", password=NEW_PASSWORD, confirm=None):
+    return client.post(link, data={"name": name, "password": password, "confirm": password if confirm is None else confirm})
+
+
+def invitation_of(app, email) -> Invitation:
+    with database(app) as session:
+        invitation = session.scalar(select(Invitation).where(Invitation.email == email))
+        session.expunge(invitation)
+        return invitation
+
+
+def count_users(app, email) -> int:
+    with database(app) as session:
+        return session.scalar(select(func.count(User.id)).where(User.email == email))
+
+
+def test_invitation_mail(invite, mailbox):
+    invite("new.member@example.org", role="coordinator", territory="la-reunion", name="Aurélie Hoarau")
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == "new.member@example.org"
+    assert message["Subject"]
+    body = mailbox.body(message)
+    assert "Aurélie Hoarau" in body
+    assert "Département de La Réunion" in body
+    assert invite.admin.name in body
+
+
+def test_accepting_an_invitation_creates_the_account_and_logs_in(app, client, invite):
+    link = invite(
+        "Aurelie.Hoarau@Example.org",
+        role="coordinator",
+        territory="la-reunion",
+        name="Aurélie H.",
+        organisation="Département de La Réunion",
+    )
+    page = client.get(link)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="Aurélie H."' in html, "the name is filled in from the invitation"
+    assert "aurelie.hoarau@example.org" in html
+
+    response = accept(client, link, name="Aurélie Hoarau")
+    assert response.status_code == 302
+    assert path_of(response.location) == "/"
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "Aurélie Hoarau" in home.get_data(as_text=True)
+
+    user = get_user(app, "aurelie.hoarau@example.org")
+    assert user.role == Role.COORDINATOR
+    assert user.name == "Aurélie Hoarau"
+    assert user.organisation == "Département de La Réunion"
+    assert user.timezone == "Indian/Reunion"
+    with database(app) as session:
+        assert session.get(Territory, user.territory_id).slug == "la-reunion"
+    invitation = invitation_of(app, "aurelie.hoarau@example.org")
+    assert invitation.accepted_at is not None and invitation.user_id == user.id
+    assert [e["target_id"] for e in events(app, AuditEventKind.INVITATION_ACCEPTED)] == [user.id]
+
+    # The password chosen is the one that works from now on.
+    client.post("/auth/logout")
+    assert post_login(client, "aurelie.hoarau@example.org", NEW_PASSWORD).status_code == 302
+
+
+def test_member_invitation_keeps_the_organisation_type(app, client, invite):
+    link = invite("partner@example.org", role="member", territory="pas-de-calais", organisation_type=OrganisationType.SIAO)
+    assert accept(client, link).status_code == 302
+    user = get_user(app, "partner@example.org")
+    assert user.role == Role.MEMBER
+    assert user.organisation_type == OrganisationType.SIAO
+    assert user.timezone == "Europe/Paris"
+
+
+def test_national_invitation_has_no_territory(app, client, invite):
+    link = invite("animation@example.org", role="animator", territory="lyon")
+    assert accept(client, link).status_code == 302
+    user = get_user(app, "animation@example.org")
+    assert user.role == Role.ANIMATOR
+    assert user.territory_id is None
+
+
+def test_invitation_link_works_once(app, client, invite):
+    link = invite("once@example.org")
+    assert accept(client, link).status_code == 302
+    client.post("/auth/logout")
+    second = client.get(link)
+    assert second.status_code == 404
+    assert in_site_layout(second.get_data(as_text=True))
+    assert accept(client, link, password="another long password").status_code == 404
+    assert count_users(app, "once@example.org") == 1
+    assert not is_logged_in(client)
+
+
+def test_invitation_expires_after_seven_days(app, client, invite):
+    link = invite("late@example.org")
+    with database(app) as session:
+        invitation = session.scalar(select(Invitation))
+        assert invitation.expires_at - invitation.sent_at == timedelta(days=7)
+        invitation.expires_at = invitation.expires_at - timedelta(days=7)
+        session.commit()
+    assert client.get(link).status_code == 404
+    assert accept(client, link).status_code == 404
+    assert count_users(app, "late@example.org") == 0
+
+
+def test_revoked_invitation_is_invalid(app, client, invite):
+    link = invite("revoked@example.org")
+    with database(app) as session:
+        services.revoke_invitation(session.get(User, invite.admin.id), session.scalar(select(Invitation)))
+        session.commit()
+    assert client.get(link).status_code == 404
+    assert accept(client, link).status_code == 404
+    assert count_users(app, "revoked@example.org") == 0
+
+
+def test_resent_invitation_replaces_the_old_link(app, client, invite, mailbox):
+    old = invite("resent@example.org")
+    with app.test_request_context(base_url=BASE_URL):
+        services.resend_invitation(db.session.get(User, invite.admin.id), db.session.scalar(select(Invitation)))
+        db.session.commit()
+    new = path_of(mailbox.link(mailbox.to("resent@example.org")[-1]))
+    assert new != old
+    assert client.get(old).status_code == 404
+    assert accept(client, new).status_code == 302
+
+
+def test_invitation_for_an_address_that_got_an_account_is_refused(app, client, invite, make_user):
+    link = invite("taken@example.org")
+    make_user(email="taken@example.org", name="Already There")
+    response = accept(client, link)
+    assert response.status_code in (404, 409)
+    assert in_site_layout(response.get_data(as_text=True))
+    assert count_users(app, "taken@example.org") == 1
+    assert invitation_of(app, "taken@example.org").accepted_at is None
+    assert not is_logged_in(client)
+
+
+def test_unknown_invitation_token(client):
+    response = client.get("/auth/invitation/no-such-token")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert in_site_layout(html)
+    assert 'href="/auth/login"' in html
+    assert client.post("/auth/invitation/no-such-token", data={}).status_code == 404
+
+
+def test_empty_invitation_form_shows_errors_and_keeps_the_link(app, client, invite):
+    link = invite("empty@example.org")
+    response = client.post(link, data={"name": "  ", "password": "", "confirm": ""})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert errors_beside(html, "name")
+    assert errors_beside(html, "password")
+    assert errors_beside(html, "confirm")
+    assert count_users(app, "empty@example.org") == 0
+    assert client.get(link).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "field"),
+    [("too short", "too short", "password"), (NEW_PASSWORD, "something else entirely", "confirm")],
+)
+def test_invitation_password_rules(app, client, invite, password, confirm, field):
+    link = invite("rules@example.org")
+    response = accept(client, link, password=password, confirm=confirm)
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), field)
+    assert count_users(app, "rules@example.org") == 0
+
+
+def test_accepting_while_logged_in_as_someone_else_switches_account(client, invite, logged_in):
+    someone = logged_in()
+    link = invite("switch@example.org")
+    assert accept(client, link, name="New Person").status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert "New Person" in home and someone.name not in home
