@@ -155,8 +155,9 @@ def change_password():
             user = current_user._get_current_object()
             services.change_password(user, form.password.data, client_ip())
             db.session.commit()
-            # The new session identifier ends the other sessions; keep this one.
-            login_user(user)
+            # The new session identifier ends the other sessions; keep this one,
+            # and renew this browser's "remember me" cookie, which held the old identifier.
+            login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
             flash(_("Your password has been changed. Your other sessions have been closed."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form), 400 if request.method == "POST" else 200
