@@ -1,3 +1,4 @@
+import unicodedata
 from itertools import groupby
 
 from flask import Blueprint, abort, render_template, request
@@ -14,11 +15,12 @@ bp = Blueprint("territories", __name__)
 
 
 def _fold(text: str) -> str:
-    """Case- and accent-insensitive form, so "reunion" finds "La Réunion"."""
-    import unicodedata
-
+    """Case-, accent- and punctuation-insensitive form, so "reunion" finds
+    "La Réunion" and "pas de calais" or "d’Azur" (typographic apostrophe)
+    find "Pas-de-Calais" and "d'Azur"."""
     decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
 
 
 @bp.route("/")
