@@ -51,6 +51,11 @@ def can_view_audit_log(user, obj=None) -> bool:
     return is_admin(user)
 
 
+def can_send_invitations(user, obj=None) -> bool:
+    """The invitation form itself: admins, and coordinators who have a territory to invite into."""
+    return is_admin(user) or (_role(user, Role.COORDINATOR) and user.territory_id is not None)
+
+
 def can_invite_user(user, invitation) -> bool:
     """``invitation`` has ``role`` and ``territory_id`` (a proposed or an existing invitation)."""
     if is_admin(user):
@@ -74,6 +79,11 @@ def can_deactivate_user(user, target) -> bool:
     if is_admin(user):
         return True
     return target.role == Role.MEMBER and _coordinator_of(user, target.territory_id)
+
+
+def can_reactivate_user(user, target) -> bool:
+    """The same people who may deactivate the account."""
+    return can_deactivate_user(user, target)
 
 
 def can_change_role_user(user, target) -> bool:
