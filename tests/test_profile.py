@@ -151,6 +151,34 @@ def test_language_switch_changes_the_page_language(app, client, logged_in):
     assert html_lang(client.get("/").get_data(as_text=True)) == "fr"
 
 
+def test_the_chosen_language_stays_after_logging_out(client, logged_in):
+    logged_in()
+    client.post("/auth/profile", data=dict(PROFILE, language="en"))
+    client.post("/auth/logout")
+    assert html_lang(client.get("/auth/login").get_data(as_text=True)) == "en"
+
+
+def test_an_english_speaker_logging_in_keeps_english_after_logout(app, client, make_user):
+    user = make_user(language="en")
+    post_login(client, user.email, PASSWORD)
+    assert html_lang(client.get("/").get_data(as_text=True)) == "en"
+    client.post("/auth/logout")
+    assert html_lang(client.get("/auth/login").get_data(as_text=True)) == "en"
+
+
+def test_control_characters_are_dropped_not_crashing(app, client, logged_in):
+    """A NUL byte, which PostgreSQL refuses, is dropped like any invisible control character."""
+    user = logged_in()
+    data = dict(PROFILE, name="Nadia\x00 Payet", function="Coordinatrice\x1b", organisation="\x00\x01", phone="0262\x00 12 34 56")
+    response = client.post("/auth/profile", data=data)
+    assert response.status_code == 302
+    saved = get_user(app, user.email)
+    assert (saved.name, saved.function, saved.organisation, saved.phone) == ("Nadia Payet", "Coordinatrice", "", "0262 12 34 56")
+    response = client.post("/auth/profile", data=dict(PROFILE, name="\x00\x00"))
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "name")
+
+
 def test_empty_profile_form_shows_errors_beside_the_fields(app, client, logged_in):
     user = logged_in(function="Chargée de mission")
     blank = {name: "" for name in PROFILE}

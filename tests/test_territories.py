@@ -266,6 +266,14 @@ def test_unknown_territory_gives_a_404_in_the_site_style(client, logged_in):
     assert 'href="/"' in html
 
 
+@pytest.mark.parametrize("slug", ["ly%00on", "%C3%A9", "lyon%20", "x" * 300])
+def test_odd_territory_addresses_give_a_404(client, logged_in, slug):
+    logged_in()
+    response = client.get(f"/territories/{slug}")
+    assert response.status_code == 404
+    assert in_site_layout(response.get_data(as_text=True))
+
+
 def test_a_website_that_is_not_a_web_address_is_not_a_link(app, client, logged_in):
     with database(app) as session:
         territory = session.query(Territory).filter_by(slug="lyon").one()

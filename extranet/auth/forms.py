@@ -1,3 +1,5 @@
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TelField
@@ -27,6 +29,13 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def single_line(value):
+    """Without control characters (PostgreSQL refuses NUL in text) nor surrounding spaces."""
+    if not isinstance(value, str):
+        return value
+    return "".join(c for c in value if unicodedata.category(c) != "Cc").strip()
+
+
 def email_field(label=None):
     # Stripped like a browser does for type=email, so a pasted " name@example.fr " still works.
     return EmailField(
@@ -44,6 +53,7 @@ def email_field(label=None):
 def name_field():
     return StringField(
         _l("First and last name"),
+        filters=[single_line],
         validators=[DataRequired(_l("Enter a name.")), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
@@ -106,10 +116,15 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 class ProfileForm(FlaskForm):
     name = name_field()
-    function = StringField(_l("Function"), validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "organization-title"})
-    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "organization"})
+    function = StringField(
+        _l("Function"), filters=[single_line], validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "organization-title"}
+    )
+    organisation = StringField(
+        _l("Organisation"), filters=[single_line], validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "organization"}
+    )
     phone = TelField(
         _l("Phone"),
+        filters=[single_line],
         description=_l("For example 01 23 45 67 89 or +262 262 12 34 56"),
         validators=[
             Optional(),

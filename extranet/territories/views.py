@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from itertools import groupby
 
@@ -12,6 +13,8 @@ from extranet.roles import Role
 from extranet.territories.models import WAVES, Territory
 
 bp = Blueprint("territories", __name__)
+
+_SLUG = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 def _fold(text: str) -> str:
@@ -64,7 +67,8 @@ def index():
 @bp.route("/<slug>")
 def detail(slug):
     require(can_view_directory(current_user))
-    territory = db.session.scalar(select(Territory).where(Territory.slug == slug))
+    # Slugs are plain ASCII; anything else (a NUL byte, which PostgreSQL refuses) cannot exist.
+    territory = db.session.scalar(select(Territory).where(Territory.slug == slug)) if _SLUG.fullmatch(slug) else None
     if territory is None:
         abort(404)
     people = list(
