@@ -592,6 +592,38 @@ def test_using_one_reset_link_kills_the_older_ones(client, make_user, mailbox):
     assert client.get(first).status_code == 404
 
 
+def test_reset_mails_are_limited_to_three_an_hour(app, client, make_user, mailbox):
+    """Nobody can flood a member's mailbox through the public form."""
+    user = make_user()
+    pages = [ask_reset(client, user.email) for _ in range(5)]
+    assert [p.status_code for p in pages] == [200] * 5
+    assert len({p.get_data(as_text=True) for p in pages}) == 1, "the page does not tell"
+    assert len(mailbox.to(user.email)) == 3
+    with database(app) as session:
+        for reset in session.scalars(select(PasswordReset)):
+            reset.created_at -= timedelta(minutes=61)
+        session.commit()
+    ask_reset(client, user.email)
+    assert len(mailbox.to(user.email)) == 4
+    # The latest link works.
+    assert client.get(path_of(mailbox.link(mailbox.to(user.email)[-1]))).status_code == 200
+
+
+def test_reset_mail_is_in_the_account_language(app, client, make_user, mailbox):
+    from flask_babel import force_locale, gettext
+
+    french = make_user(language="fr")
+    english = make_user(language="en")
+    for user in (french, english):
+        ask_reset(client, user.email)
+    for user in (french, english):
+        with app.test_request_context(), force_locale(user.language):
+            subject = gettext("Choose a new password for the Logement d'abord extranet")
+        (message,) = mailbox.to(user.email)
+        assert message["Subject"] == subject
+        assert "60" in mailbox.body(message), "the mail says how long the link lasts"
+
+
 @pytest.mark.parametrize(
     ("password", "confirm", "field"),
     [
@@ -869,6 +901,26 @@ def test_unknown_invitation_token(client):
     assert in_site_layout(html)
     assert 'href="/auth/login"' in html
     assert client.post("/auth/invitation/no-such-token", data={}).status_code == 404
+
+
+def test_invitee_reading_in_english_gets_an_english_account(app, client, invite):
+    link = invite("english@example.org")
+    client.post("/language", data={"language": "en", "next": link})
+    assert 'lang="en"' in client.get(link).get_data(as_text=True)
+    assert accept(client, link).status_code == 302
+    assert get_user(app, "english@example.org").language == "en"
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)
+
+
+def test_control_characters_are_dropped_from_the_name(app, client, invite):
+    link = invite("nul@example.org")
+    assert accept(client, link, name="Aurélie\x00 Hoarau\x07").status_code == 302
+    assert get_user(app, "nul@example.org").name == "Aurélie Hoarau"
+
+
+def test_invitation_mail_says_how_long_the_link_lasts(invite, mailbox):
+    invite("days@example.org")
+    assert "7" in mailbox.body(mailbox.to("days@example.org")[0])
 
 
 def test_empty_invitation_form_shows_errors_and_keeps_the_link(app, client, invite):

@@ -18,6 +18,7 @@ from extranet.tokens import hash_token, new_token
 
 INVITATION_VALIDITY = timedelta(days=7)
 PASSWORD_RESET_VALIDITY = timedelta(hours=1)
+PASSWORD_RESET_MAX_PER_HOUR = 3
 
 
 class ServiceError(Exception):
@@ -181,12 +182,14 @@ def find_invitation(token: str) -> Invitation | None:
     return invitation if invitation is not None and invitation.is_usable else None
 
 
-def accept_invitation(invitation: Invitation, *, name: str, password: str, ip: str = "") -> User:
+def accept_invitation(invitation: Invitation, *, name: str, password: str, ip: str = "", language: str = "fr") -> User:
+    """``language``: the one the invitee was reading the page in, kept for the account."""
     if find_user_by_email(invitation.email) is not None:
         raise ServiceError("email in use")
     user = User(
         email=invitation.email,
         name=name.strip(),
+        language=language,
         role=invitation.role,
         territory_id=invitation.territory_id,
         organisation_type=invitation.organisation_type,
@@ -208,13 +211,22 @@ def accept_invitation(invitation: Invitation, *, name: str, password: str, ip: s
 
 
 def request_password_reset(email: str, ip: str = "") -> None:
-    """Mail a reset link if an active account has this address; say nothing either way."""
+    """Mail a reset link if an active account has this address; say nothing either way.
+    A few links an hour at most, so nobody can flood someone's mailbox."""
     user = find_user_by_email(email)
-    audit.record(AuditEventKind.PASSWORD_RESET_REQUESTED, target=user, email=normalise_email(email), ip=ip)
+    event = audit.record(AuditEventKind.PASSWORD_RESET_REQUESTED, target=user, email=normalise_email(email), ip=ip)
     if user is None or not user.active:
         return
-    token, token_hash = new_token()
     now = utcnow()
+    recent = db.session.scalar(
+        select(func.count(PasswordReset.id)).where(
+            PasswordReset.user_id == user.id, PasswordReset.created_at > now - PASSWORD_RESET_VALIDITY
+        )
+    )
+    if recent >= PASSWORD_RESET_MAX_PER_HOUR:
+        event.details = "not sent: too many requests"
+        return
+    token, token_hash = new_token()
     db.session.add(PasswordReset(user=user, token_hash=token_hash, created_at=now, expires_at=now + PASSWORD_RESET_VALIDITY))
     db.session.flush()
     mail.queue(

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -60,6 +61,8 @@ def login():
         db.session.commit()
         if user is not None:
             login_user(user, remember=form.remember.data)
+            # The pages stay in the person's language after they log out.
+            session["language"] = user.language
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -110,7 +113,13 @@ def accept_invitation(token):
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
         try:
-            user = services.accept_invitation(invitation, name=form.name.data, password=form.password.data, ip=client_ip())
+            user = services.accept_invitation(
+                invitation,
+                name=form.name.data,
+                password=form.password.data,
+                ip=client_ip(),
+                language=str(get_locale() or "fr"),
+            )
         except services.ServiceError:
             db.session.rollback()
             return render_template("auth/invalid_link.html", kind="invitation"), 409
@@ -139,6 +148,7 @@ def profile():
             language=form.language.data,
         )
         db.session.commit()
+        session["language"] = current_user.language
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form), 400 if request.method == "POST" else 200
