@@ -879,3 +879,34 @@ def test_new_predicates():
     assert not permissions.can_reactivate_user(coordinator, _account(Role.MEMBER, 8, id=6))
     assert not permissions.can_reactivate_user(admin, admin)
     assert not permissions.can_invite_user(stray_coordinator, SimpleNamespace(role=Role.MEMBER, territory_id=None))
+
+
+# --- In a real browser ---------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_deactivation_through_the_confirmation_dialog(live_server, page, person, app):
+    admin = person("admin")
+    member = person("member", territory="lyon", name="Sophie Bernard")
+    page.goto(live_server.url + "/auth/login")
+    page.fill("#email", admin.email)
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(f"{live_server.url}/admin/users/{member.id}")
+    dialog = page.locator("#confirm-deactivate")
+    assert not dialog.is_visible()
+    page.get_by_role("button", name="Deactivate the account").first.click()
+    dialog.wait_for(state="visible")
+    # Cancelling leaves the account alone.
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="hidden")
+    assert get_user(app, member.id).active is True
+
+    page.get_by_role("button", name="Deactivate the account").first.click()
+    dialog.get_by_role("button", name="Yes, deactivate").click()
+    page.wait_for_url(f"{live_server.url}/admin/users/{member.id}")
+    assert page.get_by_role("status").filter(has_text="is deactivated").is_visible()
+    assert get_user(app, member.id).active is False
+    assert page.csp_violations == []

@@ -86,11 +86,13 @@ def _enum_arg(name, enum_cls):
 @bp.route("/users")
 def users():
     require(can_access_admin(current_user))
+    status = request.args.get("status", "")
     filters = SimpleNamespace(
         q=request.args.get("q", "").strip(),
         role=_enum_arg("role", Role),
+        # The territory filter is the admins'; a coordinator's list is their territory anyway.
         territory_id=request.args.get("territory", type=int) if is_admin(current_user) else None,
-        status=request.args.get("status", "") if request.args.get("status") in (services.ACTIVE, services.INACTIVE) else "",
+        status=status if status in (services.ACTIVE, services.INACTIVE) else "",
     )
     page = db.paginate(
         services.users_query(
