@@ -45,7 +45,7 @@ translations: $(MO_FILES)
 # Re-extract the English source strings after changing templates or code, then translate the new French entries.
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o extranet/translations/messages.pot --no-location --omit-header --sort-output .
-	$(BIN)/pybabel -q update -i extranet/translations/messages.pot -d extranet/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel -q update -i extranet/translations/messages.pot -d extranet/translations --no-fuzzy-matching
 
 database: setup
 	$(FLASK) db upgrade
