@@ -228,6 +228,18 @@ def test_unknown_email_gets_the_same_answer_as_a_wrong_password(app, client, mak
     assert [(e["email"], e["target_id"]) for e in failed] == [("known@example.org", user.id), ("nobody@example.org", None)]
 
 
+def test_inactive_account_gets_the_same_answer_as_a_wrong_password(app, client, make_user):
+    inactive = make_user(email="inactive@example.org")
+    make_user(email="active@example.org")
+    with database(app) as session:
+        session.get(User, inactive.id).active = False
+        session.commit()
+    refused = post_login(client, "inactive@example.org", PASSWORD)
+    wrong = post_login(client, "active@example.org", "wrong password here")
+    assert refused.status_code == wrong.status_code == 401
+    assert refused.get_data(as_text=True).replace("inactive@", "X@") == wrong.get_data(as_text=True).replace("active@", "X@")
+
+
 def test_email_is_case_insensitive(client, make_user):
     user = make_user(email="camille.durand@example.org")
     response = post_login(client, "  Camille.DURAND@Example.ORG ", PASSWORD)
@@ -336,6 +348,12 @@ def test_logout_needs_a_post(app, client, logged_in):
     assert [(e["actor_id"], e["target_id"]) for e in logouts] == [(user.id, user.id)]
 
 
+def test_logout_when_not_logged_in(client):
+    response = client.post("/auth/logout")
+    assert response.status_code == 302
+    assert path_of(response.location) == "/auth/login"
+
+
 def test_logout_forgets_the_remember_cookie(app, client, make_user):
     user = make_user()
     post_login(client, user.email, PASSWORD, remember="y")
@@ -380,6 +398,13 @@ def test_five_failures_lock_the_account_even_with_the_right_password(app, client
 
     # The lock is on the account, whatever the address the attempt comes from.
     assert post_login(client, user.email.upper(), PASSWORD, ip="192.0.2.44").status_code == 429
+
+
+def test_unknown_addresses_are_locked_the_same_way(client, make_user):
+    """Otherwise the lock would tell which addresses have an account."""
+    for _ in range(5):
+        post_login(client, "nobody@example.org", "wrong password guess")
+    assert post_login(client, "nobody@example.org", "wrong password guess").status_code == 429
 
 
 def test_a_locked_account_does_not_affect_others(app, client, make_user):
@@ -479,6 +504,31 @@ def test_password_forms_need_the_form_token(csrf_app, make_user, mailbox):
     client = csrf_app.test_client()
     assert client.post("/auth/password/forgot", data={"email": user.email}).status_code == 400
     assert mailbox.messages == []
+
+    token = csrf_token_from(client.get("/auth/password/forgot").get_data(as_text=True))
+    assert client.post("/auth/password/forgot", data={"email": user.email, "csrf_token": token}).status_code == 200
+    link = reset_link(mailbox, user.email)
+    new = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post(link, data=new).status_code == 400
+    assert not is_logged_in(client)
+    token = csrf_token_from(client.get(link).get_data(as_text=True))
+    assert client.post(link, data=dict(new, csrf_token=token)).status_code == 302
+    assert is_logged_in(client)
+
+
+def test_invitation_form_needs_the_form_token(csrf_app, make_user, mailbox):
+    admin = make_user("admin")
+    with csrf_app.test_request_context(base_url=BASE_URL):
+        services.invite(db.session.get(User, admin.id), email="csrf@example.org", name="Csrf", role=Role.MEMBER, territory_id=None)
+        db.session.commit()
+    link = path_of(mailbox.link(mailbox.to("csrf@example.org")[0]))
+    client = csrf_app.test_client()
+    data = {"name": "Csrf Person", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post(link, data=data).status_code == 400
+    assert get_user(csrf_app, "csrf@example.org") is None
+    token = csrf_token_from(client.get(link).get_data(as_text=True))
+    assert client.post(link, data=dict(data, csrf_token=token)).status_code == 302
+    assert get_user(csrf_app, "csrf@example.org") is not None
 
 
 # --- Password reset -------------------------------------------------------------
