@@ -117,6 +117,14 @@ def in_site_layout(html: str) -> bool:
     return "fr-header" in classes and "fr-footer" in classes
 
 
+def french(app, message, **values) -> str:
+    """``message`` as the French pages show it (the source text until the catalog has it)."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("fr"):
+        return gettext(message, **values)
+
+
 @contextmanager
 def database(app):
     """Direct database access between requests (never around a request: the
@@ -389,8 +397,14 @@ def test_five_failures_lock_the_account_even_with_the_right_password(app, client
     response = post_login(client, user.email, PASSWORD)
     assert response.status_code == 429
     html = response.get_data(as_text=True)
-    alerts = form_alerts(html)
-    assert alerts and "15" in alerts[0], "the message says how long to wait"
+    assert form_alerts(html) == [
+        french(
+            app,
+            "Too many unsuccessful login attempts. For your security, wait %(minutes)s minutes "
+            "before trying again, or reset your password.",
+            minutes=15,
+        )
+    ]
     assert 'href="/auth/password/forgot"' in html
     assert not is_logged_in(client)
     assert len(events(app, AuditEventKind.LOGIN_THROTTLED)) == 1
@@ -605,6 +619,7 @@ def test_reset_link_sets_the_password_logs_in_and_works_once(app, client, make_u
     assert again.status_code == 404
     html = again.get_data(as_text=True)
     assert in_site_layout(html)
+    assert h1(html) == french(app, "This link is no longer valid")
     assert 'href="/auth/password/forgot"' in html, "the page offers to ask for a new link"
     assert client.post(link, data={"password": "yet another long password", "confirm": "yet another long password"}).status_code == 404
 
@@ -944,11 +959,12 @@ def test_invitation_for_an_address_that_got_an_account_is_refused(app, client, i
     assert not is_logged_in(client)
 
 
-def test_unknown_invitation_token(client):
+def test_unknown_invitation_token(app, client):
     response = client.get("/auth/invitation/no-such-token")
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert in_site_layout(html)
+    assert h1(html) == french(app, "This link is no longer valid")
     assert 'href="/auth/login"' in html
     assert client.post("/auth/invitation/no-such-token", data={}).status_code == 404
 
