@@ -74,7 +74,7 @@ def can_view_user(user, target) -> bool:
 
 
 def can_deactivate_user(user, target) -> bool:
-    if target.id == user.id:
+    if not _active(user) or target.id == user.id:
         return False  # nobody locks themselves out
     if is_admin(user):
         return True

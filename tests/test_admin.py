@@ -879,6 +879,13 @@ def test_new_predicates():
     assert not permissions.can_reactivate_user(coordinator, _account(Role.MEMBER, 8, id=6))
     assert not permissions.can_reactivate_user(admin, admin)
     assert not permissions.can_invite_user(stray_coordinator, SimpleNamespace(role=Role.MEMBER, territory_id=None))
+    # Anonymous visitors (no ``id``) are simply refused.
+    from flask_login import AnonymousUserMixin
+
+    anonymous = AnonymousUserMixin()
+    for predicate in (permissions.can_deactivate_user, permissions.can_reactivate_user, permissions.can_change_role_user,
+                      permissions.can_view_user, permissions.can_send_invitations):
+        assert predicate(anonymous, member) is False
 
 
 # --- In a real browser ---------------------------------------------------------------
