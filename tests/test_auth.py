@@ -724,6 +724,15 @@ def test_a_twelve_character_password_is_enough(client, make_user, mailbox):
     assert client.post(link, data={"password": "douze caract", "confirm": "douze caract"}).status_code == 302
 
 
+def test_reset_logs_in_in_the_account_language(client, make_user, mailbox):
+    user = make_user(language="en")
+    ask_reset(client, user.email)
+    client.post(reset_link(mailbox, user.email), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)
+    client.post("/auth/logout")
+    assert '<html lang="en"' in client.get("/auth/login").get_data(as_text=True)
+
+
 def test_reset_ends_the_other_sessions(app, client, make_user, mailbox, login):
     user = make_user()
     elsewhere = app.test_client()

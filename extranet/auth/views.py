@@ -35,6 +35,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def _log_in(user, remember: bool = False) -> None:
+    login_user(user, remember=remember)
+    # The pages stay in the person's language after they log out.
+    session["language"] = user.language
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -60,9 +66,7 @@ def login():
                 status = 401
         db.session.commit()
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            # The pages stay in the person's language after they log out.
-            session["language"] = user.language
+            _log_in(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -99,7 +103,7 @@ def reset_password(token):
         user = services.reset_password(reset, form.password.data, client_ip())
         db.session.commit()
         logout_user()
-        login_user(user)
+        _log_in(user)
         flash(_("Your password has been changed. You are logged in."), "success")
         return redirect(url_for("home.index"))
     return render_template("auth/reset_password.html", form=form), 400 if request.method == "POST" else 200
@@ -125,7 +129,7 @@ def accept_invitation(token):
             return render_template("auth/invalid_link.html", kind="invitation"), 409
         db.session.commit()
         logout_user()
-        login_user(user)
+        _log_in(user)
         flash(_("Welcome to the Logement d'abord extranet! Your account is ready."), "success")
         return redirect(url_for("home.index"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation), (
