@@ -993,6 +993,14 @@ def test_control_characters_are_dropped_from_the_name(app, client, invite):
     assert get_user(app, "nul@example.org").name == "Aurélie Hoarau"
 
 
+def test_invitation_mail_is_plain_text_not_html_escaped(invite, mailbox):
+    invite("gironde@example.org", role="coordinator", territory="bordeaux-gironde", name="Anne-Sophie O'Neil")
+    body = mailbox.body(mailbox.to("gironde@example.org")[0])
+    assert "Bordeaux Métropole & Département de la Gironde" in body
+    assert "O'Neil" in body
+    assert "&amp;" not in body and "&#39;" not in body
+
+
 def test_invitation_mail_says_how_long_the_link_lasts(invite, mailbox):
     invite("days@example.org")
     assert "7" in mailbox.body(mailbox.to("days@example.org")[0])
