@@ -53,6 +53,6 @@ def create_admin(email, password, name):
     try:
         user = create_user(email=email, password=password, name=name, role=Role.ADMIN)
     except ServiceError:
-        raise click.BadParameter(f"an account already uses {email}.", param_hint="--email") from None
+        raise click.BadParameter(f"an account or a pending invitation already uses {email}.", param_hint="--email") from None
     db.session.commit()
     click.echo(f"Administrator {user.email} created.")

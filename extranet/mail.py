@@ -72,10 +72,16 @@ def _drop_after_rollback(session):
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: from EXTRANET_BASE_URL when set, else from the current request."""
+    """An absolute link for a mail: built on EXTRANET_BASE_URL when it is set
+    (so workers and commands can mail links outside a request), else on the
+    address of the current request."""
+    from urllib.parse import urlsplit
+
     from flask import url_for
 
     base = current_app.config["BASE_URL"].rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)

@@ -226,6 +226,7 @@ def app_config(database_url, smtp_server, tmp_path):
         "MAIL_HOST": "127.0.0.1",
         "MAIL_PORT": smtp_server.port,
         "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
 
 
@@ -254,13 +255,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-@pytest.fixture
-def db_session(app):
-    """An application context, for tests that read or change models directly."""
-    with app.app_context():
-        yield db.session
 
 
 # --- Factories -------------------------------------------------------------------

@@ -223,3 +223,29 @@ def test_demo_data_has_every_role_over_three_territories(runner, client, login):
         client.post("/auth/logout")
     # A second run adds nothing.
     assert "already has users" in runner.invoke(args=["extranet", "load-demo-data"]).output
+
+
+def test_create_admin_refuses_an_invited_address(app, runner, make_user, mailbox):
+    from extranet.auth import services
+    from extranet.auth.models import User
+    from extranet.roles import Role
+
+    admin = make_user("admin")
+    with app.test_request_context():
+        services.invite(db.session.get(User, admin.id), email="invited@example.org", name="Invited", role=Role.ANIMATOR, territory_id=None)
+        db.session.commit()
+    result = runner.invoke(args=["extranet", "create-admin", "--email", "invited@example.org", "--password", "une phrase assez longue", "--name", "X"])
+    assert result.exit_code != 0 and "pending invitation" in result.output
+
+
+def test_passwords_are_hashed_with_scrypt_at_full_strength_by_default(app_config, make_user):
+    config = dict(app_config)
+    del config["PASSWORD_HASH_METHOD"]  # the suite lowers the cost; production does not
+    production_strength = create_app(config)
+    with production_strength.app_context():
+        from extranet.auth.models import User
+
+        user = User(email="x@example.org", name="X", role="member")
+        user.set_password("une phrase de passe solide")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("une phrase de passe solide") and not user.check_password("autre chose")

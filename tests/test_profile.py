@@ -7,7 +7,7 @@ from extranet.audit import AuditEventKind
 from extranet.auth.models import User
 
 from .conftest import PASSWORD, csrf_token_from
-from .test_auth import NEW_PASSWORD, database, errors_beside, events, form_alerts, get_user, is_logged_in, parse, path_of, post_login
+from .helpers import NEW_PASSWORD, database, errors_beside, events, form_alerts, get_user, is_logged_in, parse, path_of, post_login
 
 PROFILE = {
     "name": "Nadia Payet",
@@ -343,3 +343,17 @@ def test_profile_forms_need_the_form_token(csrf_app, make_user):
     token = csrf_token_from(client.get("/auth/profile").get_data(as_text=True))
     assert client.post("/auth/profile", data=dict(PROFILE, csrf_token=token)).status_code == 302
     assert get_user(csrf_app, user.email).name == PROFILE["name"]
+
+
+def test_guessing_the_current_password_is_throttled(app, client, logged_in):
+    user = logged_in("member")
+    for _ in range(5):
+        response = client.post(
+            "/auth/password", data={"current_password": "une mauvaise supposition", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
+        assert response.status_code == 400
+    # Even the right current password is now refused, and nothing changed.
+    response = client.post("/auth/password", data={"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "current_password")
+    assert get_user(app, user.email).check_password(PASSWORD)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from extranet.plan.models import Axis, Priority
 from extranet.territories.models import WAVES, Territory, TerritoryKind
 
-from .test_auth import database
+from .helpers import database
 
 OVERSEAS = {
     "dembeni-mamoudzou": ("Mayotte", "Indian/Mayotte"),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from extranet.auth.models import User
 from extranet.territories.models import Territory, TerritoryKind
 
-from .test_auth import database, in_site_layout, parse, path_of
+from .helpers import database, in_site_layout, parse, path_of
 
 
 def tiles(html: str) -> list[dict]:

@@ -12,9 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from extranet import audit
 from extranet.audit import AuditEvent, AuditEventKind
-from extranet.auth import services as auth_services
 from extranet.auth.models import Invitation, User
-from extranet.auth.services import ServiceError, normalise_email
+from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.permissions import is_admin
 from extranet.roles import OrganisationType, Role
@@ -175,23 +174,3 @@ def change_role(
     db.session.flush()
     audit.record(AuditEventKind.ROLE_CHANGED, actor=actor, target=user, ip=ip, details=f"{old} -> {new}")
     return True
-
-
-# --- Invitations ----------------------------------------------------------------
-
-
-def resend_invitation(actor: User, invitation: Invitation, ip: str = "") -> None:
-    """A new link for a pending invitation, unless its address has meanwhile
-    found an account or another invitation (possible once this one expired)."""
-    email = normalise_email(invitation.email)
-    if auth_services.find_user_by_email(email) is not None:
-        raise ServiceError("email in use", field="email")
-    other = select(Invitation.id).where(
-        Invitation.email == email,
-        Invitation.id != invitation.id,
-        *_pending(),
-        Invitation.expires_at > utcnow(),
-    )
-    if db.session.scalar(other.limit(1)) is not None:
-        raise ServiceError("email in use", field="email")
-    auth_services.resend_invitation(actor, invitation, ip=ip)

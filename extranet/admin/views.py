@@ -265,7 +265,7 @@ def resend_invitation(invitation_id):
     invitation = db.get_or_404(Invitation, invitation_id)
     require(can_manage_invitation(current_user, invitation))
     try:
-        services.resend_invitation(_actor(), invitation, ip=client_ip())
+        auth_services.resend_invitation(_actor(), invitation, ip=client_ip())
     except ServiceError as error:
         db.session.rollback()
         if error.field == "email":

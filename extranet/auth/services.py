@@ -38,18 +38,20 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def email_in_use(email: str) -> bool:
-    """An address belongs to one account or one pending invitation at most."""
+def email_in_use(email: str, *, except_invitation: Invitation | None = None) -> bool:
+    """An address belongs to one account or one usable invitation at most."""
     email = normalise_email(email)
     if find_user_by_email(email) is not None:
         return True
-    pending = select(Invitation.id).where(
+    usable = select(Invitation.id).where(
         Invitation.email == email,
         Invitation.accepted_at.is_(None),
         Invitation.revoked_at.is_(None),
         Invitation.expires_at > utcnow(),
     )
-    return db.session.scalar(pending.limit(1)) is not None
+    if except_invitation is not None:
+        usable = usable.where(Invitation.id != except_invitation.id)
+    return db.session.scalar(usable.limit(1)) is not None
 
 
 # --- Login ----------------------------------------------------------------
@@ -88,7 +90,7 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
             target=user,
             email=email,
             ip=ip,
-            details="inactive account" if user is not None and not user.active and user.check_password(password) else "",
+            details="inactive account" if user is not None and not user.active else "",
         )
         return None
     user.last_login_at = utcnow()
@@ -96,14 +98,14 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
     return user
 
 
-_dummy_hash = None
+_dummy_hashes: dict[str, str] = {}
 
 
 def _check_dummy_password(password: str) -> None:
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
-    check_password_hash(_dummy_hash, password or "")
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    check_password_hash(_dummy_hashes[method], password or "")
 
 
 # --- Invitations ------------------------------------------------------------
@@ -146,9 +148,13 @@ def invite(
 
 
 def resend_invitation(actor: User, invitation: Invitation, ip: str = "") -> None:
-    """A new link valid 7 more days; the previous link stops working."""
+    """A new link valid 7 more days; the previous link stops working. Refused
+    when the address has meanwhile got an account or another invitation
+    (possible once this one expired)."""
     if not invitation.is_pending:
         raise ServiceError("not pending")
+    if email_in_use(invitation.email, except_invitation=invitation):
+        raise ServiceError("email in use", field="email")
     token, invitation.token_hash = new_token()
     invitation.sent_at = utcnow()
     invitation.expires_at = invitation.sent_at + INVITATION_VALIDITY
@@ -257,6 +263,18 @@ def reset_password(reset: PasswordReset, password: str, ip: str = "") -> User:
     return user
 
 
+def verify_current_password(user: User, password: str, ip: str) -> bool:
+    """Re-check the password of a logged-in user. Wrong guesses count as failed
+    logins, so a forgotten open session cannot be used to guess it."""
+    if login_throttled(user.email, ip):
+        audit.record(AuditEventKind.LOGIN_THROTTLED, target=user, ip=ip, details="password change")
+        raise ServiceError("throttled", field="current_password")
+    if user.check_password(password):
+        return True
+    audit.record(AuditEventKind.LOGIN_FAILED, actor=user, target=user, ip=ip, details="password change")
+    return False
+
+
 def change_password(user: User, password: str, ip: str = "") -> None:
     user.set_password(password)
     audit.record(AuditEventKind.PASSWORD_CHANGED, actor=user, target=user, ip=ip)
@@ -273,7 +291,7 @@ def update_profile(user: User, **fields) -> None:
 def create_user(*, email: str, password: str, name: str, role: Role, territory_id: int | None = None, **extra) -> User:
     """An account created directly (command line, demo data), without invitation."""
     email = normalise_email(email)
-    if find_user_by_email(email) is not None:
+    if email_in_use(email):
         raise ServiceError("email in use", field="email")
     user = User(email=email, name=name.strip(), role=role, territory_id=territory_id, **extra)
     user.set_password(password)

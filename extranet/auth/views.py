@@ -163,12 +163,24 @@ def change_password():
     require(can_edit_profile(current_user, current_user))
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append(_("This is not your current password."))
+        user = current_user._get_current_object()
+        try:
+            verified = services.verify_current_password(user, form.current_password.data, client_ip())
+        except services.ServiceError:
+            verified = False
+            form.current_password.errors.append(
+                _(
+                    "Too many unsuccessful attempts. For your security, wait %(minutes)s minutes before trying again.",
+                    minutes=current_app.config["LOGIN_THROTTLE_MINUTES"],
+                )
+            )
         else:
-            user = current_user._get_current_object()
-            services.change_password(user, form.password.data, client_ip())
-            db.session.commit()
+            if verified:
+                services.change_password(user, form.password.data, client_ip())
+            else:
+                form.current_password.errors.append(_("This is not your current password."))
+        db.session.commit()
+        if verified:
             # The new session identifier ends the other sessions; keep this one,
             # and renew this browser's "remember me" cookie, which held the old identifier.
             login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)

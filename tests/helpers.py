@@ -1,0 +1,172 @@
+"""Helpers shared by the tests: HTML inspection, database access between requests, login."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from extranet.audit import AuditEvent
+from extranet.auth.models import User
+from extranet.extensions import db
+
+NEW_PASSWORD = "une toute nouvelle phrase de passe"
+
+
+# --- Helpers ------------------------------------------------------------------
+
+
+class _Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag = tag
+        self.attrs = dict(attrs)
+        self.parent = parent
+        self.children = []
+
+    @property
+    def classes(self):
+        return (self.attrs.get("class") or "").split()
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            if isinstance(child, _Node):
+                yield from child.iter()
+
+    def text(self):
+        return " ".join(
+            " ".join((c if isinstance(c, str) else c.text()).split()) for c in self.children
+        ).strip()
+
+
+class _Parser(HTMLParser):
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.root = _Node("#root", {}, None)
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = _Node(tag, attrs, self.stack[-1])
+        self.stack[-1].children.append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(_Node(tag, attrs, self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> _Node:
+    parser = _Parser()
+    parser.feed(html)
+    return parser.root
+
+
+GROUPS = ("fr-input-group", "fr-select-group", "fr-checkbox-group")
+
+
+def errors_beside(html: str, field_id: str) -> list[str]:
+    """The error messages shown in the DSFR group of the field with this id;
+    checks that the group and the field are flagged as in error when there are some."""
+    root = parse(html)
+    field = next((n for n in root.iter() if n.attrs.get("id") == field_id), None)
+    assert field is not None, f"no field with id {field_id!r} in the page"
+    group = field.parent
+    while group is not None and not any(c in GROUPS for c in group.classes):
+        group = group.parent
+    assert group is not None, f"field {field_id!r} is not in a DSFR field group"
+    messages = [n.text() for n in group.iter() if n.tag == "p" and "fr-message--error" in n.classes]
+    flagged = any(c.endswith("-group--error") for c in group.classes)
+    assert flagged == bool(messages), f"group of {field_id!r}: error class {flagged}, messages {messages}"
+    if messages and field.attrs.get("type") not in ("checkbox", "radio"):
+        assert field.attrs.get("aria-invalid") == "true"
+    return messages
+
+
+def form_alerts(html: str) -> list[str]:
+    """Texts of the error alerts of the page (errors that belong to no single field)."""
+    return [n.text() for n in parse(html).iter() if "fr-alert--error" in n.classes]
+
+
+def h1(html: str) -> str:
+    return next(n.text() for n in parse(html).iter() if n.tag == "h1")
+
+
+def in_site_layout(html: str) -> bool:
+    root = parse(html)
+    classes = {c for n in root.iter() for c in n.classes}
+    return "fr-header" in classes and "fr-footer" in classes
+
+
+def french(app, message, **values) -> str:
+    """``message`` as the French pages show it (the source text until the catalog has it)."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("fr"):
+        return gettext(message, **values)
+
+
+@contextmanager
+def database(app):
+    """Direct database access between requests (never around a request: the
+    test client would then share this application context and its ``g``)."""
+    with app.app_context():
+        yield db.session
+
+
+def events(app, kind=None):
+    with database(app) as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if kind is not None:
+            query = query.where(AuditEvent.kind == kind)
+        return [
+            dict(kind=e.kind, email=e.email, ip=e.ip, actor_id=e.actor_id, target_id=e.target_user_id, details=e.details)
+            for e in session.scalars(query)
+        ]
+
+
+def get_user(app, email) -> User:
+    with database(app) as session:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
+def is_logged_in(client) -> bool:
+    response = client.get("/auth/profile")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302 and urlsplit(response.location).path == "/auth/login"
+    return False
+
+
+def path_of(link: str) -> str:
+    return urlsplit(link).path
+
+
+def set_cookie_headers(response, name):
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+
+
+def post_login(client, email, password, ip="127.0.0.1", **extra):
+    return client.post("/auth/login", data={"email": email, "password": password, **extra}, environ_base={"REMOTE_ADDR": ip})
+
+
+def age_events(app, minutes):
+    """Pretend every audit event happened ``minutes`` earlier."""
+    with database(app) as session:
+        for event in session.scalars(select(AuditEvent)):
+            event.created_at = event.created_at - timedelta(minutes=minutes)
+        session.commit()
