@@ -62,7 +62,7 @@ system-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_INSTALL) postgresql; }
 
 test: setup system-deps
-	$(BIN)/ruff check --quiet extranet tests bench wsgi.py
+	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
