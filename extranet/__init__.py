@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from extranet.http import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)
@@ -114,6 +117,15 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
+    def refuse_nul_bytes():
+        from flask import abort
+
+        from extranet.http import has_nul_byte
+
+        if has_nul_byte():
+            abort(400)
+
+    @app.before_request
     def require_login():
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
@@ -130,8 +142,9 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and getattr(current_user, "is_authenticated", False):
-            # Pages behind the login must not stay in a shared computer's cache.
+        if request.endpoint != "static":
+            # Pages behind the login, and the ones whose address holds a secret
+            # token, must not stay in a shared computer's cache.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -141,6 +154,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(permissions.template_globals())
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    from extranet.http import page_url
+
+    app.jinja_env.globals["page_url"] = page_url
 
     @app.context_processor
     def inject_locale():

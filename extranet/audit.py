@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extranet.extensions import db, enum_type
+from extranet.roles import ROLE_LABELS, Role
 from extranet.timeutil import utcnow
 
 
@@ -56,6 +57,16 @@ AUDIT_LABELS = {
 }
 
 
+# Details are stored as stable codes (the log outlives the interface language)
+# and shown translated; a role change reads "old -> new" in role codes.
+DETAIL_LABELS = {
+    "inactive account": _l("account deactivated"),
+    "password change": _l("while changing the password"),
+    "command line": _l("from the command line"),
+    "not sent: too many requests": _l("no mail sent: too many requests"),
+}
+
+
 class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -69,6 +80,14 @@ class AuditEvent(db.Model):
 
     actor: Mapped["User | None"] = relationship(foreign_keys=[actor_id])  # noqa: F821
     target_user: Mapped["User | None"] = relationship(foreign_keys=[target_user_id])  # noqa: F821
+
+    @property
+    def details_label(self) -> str:
+        if self.details in DETAIL_LABELS:
+            return str(DETAIL_LABELS[self.details])
+        if self.details in Role._value2member_map_:
+            return str(ROLE_LABELS[Role(self.details)])
+        return self.details
 
     __table_args__ = (
         Index("ix_audit_event_kind_email_created_at", "kind", "email", "created_at"),

@@ -2,6 +2,7 @@
 then the dict given to ``create_app`` (tests)."""
 
 import os
+from urllib.parse import urlsplit
 import secrets
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def load(app, overrides: dict | None) -> None:
                 'for example the output of: python -c "import secrets; print(secrets.token_hex(32))"'
             )
         values["SECRET_KEY"] = _development_secret(data_dir)
+
+    if env == "production":
+        if not values["BASE_URL"]:
+            raise ConfigurationError(
+                "EXTRANET_BASE_URL is required in production (for example https://extranet.logement-dabord.gouv.fr): "
+                "links in mails are built on it, never on the Host header of a request."
+            )
+        # Requests for any other host name are refused (400), so no page is built for a forged Host.
+        values.setdefault("TRUSTED_HOSTS", [urlsplit(values["BASE_URL"]).hostname])
 
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{data_dir / 'extranet.sqlite3'}"

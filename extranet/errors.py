@@ -3,6 +3,7 @@
 import logging
 
 from flask import render_template
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -41,7 +42,13 @@ def register_error_handlers(app):
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code)
+        if request_ctx.url_adapter is None:
+            # A request for a host we do not serve: no page of ours can be built for it.
+            return error
+        body, code = render_error(error.code)
+        # Keep what the error itself says, such as the Allow header of a 405.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return body, code, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

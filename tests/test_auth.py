@@ -842,7 +842,11 @@ def test_invitee_reading_in_english_gets_an_english_account(app, client, invite)
 
 def test_control_characters_are_dropped_from_the_name(app, client, invite):
     link = invite("nul@example.org")
-    assert accept(client, link, name="Aurélie\x00 Hoarau\x07").status_code == 302
+    # A NUL byte is never typed: the request is refused as a whole, in the site's layout.
+    response = accept(client, link, name="Aurélie\x00 Hoarau")
+    assert response.status_code == 400 and in_site_layout(response.get_data(as_text=True))
+    assert get_user(app, "nul@example.org") is None
+    assert accept(client, link, name="Aurélie Hoarau\x07\x1b").status_code == 302
     assert get_user(app, "nul@example.org").name == "Aurélie Hoarau"
 
 

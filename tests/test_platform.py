@@ -42,7 +42,7 @@ def test_session_cookie_is_httponly_and_lax(client, make_user, login):
 
 
 def test_production_cookies_are_secure(app_config, make_user):
-    production = create_app(dict(app_config, ENV="production"))
+    production = create_app(dict(app_config, ENV="production", BASE_URL="https://extranet.example"))
     user = make_user("member")
     response = production.test_client().post(
         "/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"}, base_url="https://extranet.example"
@@ -55,9 +55,26 @@ def test_production_cookies_are_secure(app_config, make_user):
     assert "max-age" in response.headers["Strict-Transport-Security"]
 
 
+def test_production_mail_links_never_come_from_the_host_header(app_config, make_user, mailbox):
+    production = create_app(dict(app_config, ENV="production", BASE_URL="https://extranet.example"))
+    user = make_user("member")
+    client = production.test_client()
+    # A forged Host is refused outright...
+    forged = client.post("/auth/password/forgot", data={"email": user.email}, base_url="https://evil.example")
+    assert forged.status_code == 400 and mailbox.messages == []
+    # ...and links are built on EXTRANET_BASE_URL.
+    client.post("/auth/password/forgot", data={"email": user.email}, base_url="https://extranet.example")
+    assert mailbox.link(mailbox.to(user.email)[0]).startswith("https://extranet.example/auth/password/reset/")
+
+
+def test_production_requires_a_base_url(app_config):
+    with pytest.raises(ConfigurationError, match="EXTRANET_BASE_URL"):
+        create_app(dict(app_config, ENV="production"))
+
+
 def test_production_requires_a_secret_key(app_config, monkeypatch):
     monkeypatch.delenv("EXTRANET_SECRET_KEY", raising=False)
-    config = dict(app_config, ENV="production")
+    config = dict(app_config, ENV="production", BASE_URL="https://extranet.example")
     del config["SECRET_KEY"]
     with pytest.raises(ConfigurationError, match="EXTRANET_SECRET_KEY"):
         create_app(config)

@@ -167,16 +167,21 @@ def test_an_english_speaker_logging_in_keeps_english_after_logout(app, client, m
 
 
 def test_control_characters_are_dropped_not_crashing(app, client, logged_in):
-    """A NUL byte, which PostgreSQL refuses, is dropped like any invisible control character."""
+    """Invisible control characters are dropped; a NUL byte (which PostgreSQL
+    refuses, and nobody types) gets the request refused, not a crash."""
     user = logged_in()
-    data = dict(PROFILE, name="Nadia\x00 Payet", function="Coordinatrice\x1b", organisation="\x00\x01", phone="0262\x00 12 34 56")
+    data = dict(PROFILE, name="Nadia\x07 Payet", function="Coordinatrice\x1b", organisation="\x01\x02", phone="0262\x08 12 34 56")
     response = client.post("/auth/profile", data=data)
     assert response.status_code == 302
     saved = get_user(app, user.email)
     assert (saved.name, saved.function, saved.organisation, saved.phone) == ("Nadia Payet", "Coordinatrice", "", "0262 12 34 56")
-    response = client.post("/auth/profile", data=dict(PROFILE, name="\x00\x00"))
+    response = client.post("/auth/profile", data=dict(PROFILE, name="\x01\x02"))
     assert response.status_code == 400
     assert errors_beside(response.get_data(as_text=True), "name")
+    response = client.post("/auth/profile", data=dict(PROFILE, name="Nadia\x00 Payet", function="autre"))
+    assert response.status_code == 400
+    assert get_user(app, user.email).function == "Coordinatrice"
+    assert client.get("/admin/users?q=a%00b").status_code in (400, 403)
 
 
 def test_empty_profile_form_shows_errors_beside_the_fields(app, client, logged_in):

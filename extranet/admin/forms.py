@@ -12,11 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation, ValidationError
 
 from extranet.auth.forms import email_field, name_field
+from extranet.forms import single_line, strip
 from extranet.roles import ORGANISATION_TYPE_LABELS, ROLE_LABELS, OrganisationType, Role
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def optional_enum(enum_cls):
@@ -114,7 +111,7 @@ class InvitationForm(RoleFieldsMixin, FlaskForm):
     organisation = StringField(
         _l("Organisation"),
         validators=[Optional(), Length(max=200)],
-        filters=[_strip],
+        filters=[single_line],
         description=_l("For example: Lyon Métropole Habitat"),
     )
 
@@ -132,12 +129,12 @@ class TerritoryForm(FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(_l("Enter the name of the territory.")), Length(max=200)],
-        filters=[_strip],
+        filters=[single_line],
     )
     description = TextAreaField(
         _l("Description"),
         validators=[Optional(), Length(max=5000)],
-        filters=[_strip],
+        filters=[strip],
         description=_l("A few lines on the territory and its Logement d'abord approach. One paragraph per line."),
     )
     contact_email = EmailField(
@@ -147,12 +144,12 @@ class TerritoryForm(FlaskForm):
             Email(_l("Enter a valid email address, such as name@example.fr."), check_deliverability=False),
             Length(max=254),
         ],
-        filters=[_strip],
+        filters=[single_line],
         render_kw={"spellcheck": "false"},
     )
     website = URLField(
         _l("Website"),
         validators=[Optional(), Length(max=500), _http_url],
-        filters=[_strip],
+        filters=[single_line],
         description=_l("For example: https://www.example.fr"),
     )

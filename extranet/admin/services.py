@@ -7,12 +7,12 @@ what the viewer may see (everything for an admin, their territory for a
 coordinator).
 """
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from extranet import audit
 from extranet.audit import AuditEvent, AuditEventKind
-from extranet.auth.models import Invitation, User
+from extranet.auth.models import Invitation, PasswordReset, User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.permissions import is_admin
@@ -117,6 +117,13 @@ def deactivate_user(actor: User, user: User, ip: str = "") -> None:
         raise ServiceError("already inactive")
     user.active = False
     user.end_sessions()
+    # A reset link mailed before must not reopen the account once reactivated.
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     audit.record(AuditEventKind.USER_DEACTIVATED, actor=actor, target=user, ip=ip)
 

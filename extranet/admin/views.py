@@ -18,8 +18,8 @@ from extranet.audit import AUDIT_LABELS, AuditEventKind
 from extranet.auth import services as auth_services
 from extranet.auth.models import Invitation, User
 from extranet.auth.services import ServiceError
-from extranet.auth.views import client_ip
 from extranet.extensions import db
+from extranet.http import client_ip, int_arg, page_arg
 from extranet.permissions import (
     can_access_admin,
     can_change_role_user,
@@ -91,14 +91,14 @@ def users():
         q=request.args.get("q", "").strip(),
         role=_enum_arg("role", Role),
         # The territory filter is the admins'; a coordinator's list is their territory anyway.
-        territory_id=request.args.get("territory", type=int) if is_admin(current_user) else None,
+        territory_id=int_arg("territory") if is_admin(current_user) else None,
         status=status if status in (services.ACTIVE, services.INACTIVE) else "",
     )
     page = db.paginate(
         services.users_query(
             current_user, text=filters.q, role=filters.role, territory_id=filters.territory_id, status=filters.status
         ),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=services.USERS_PER_PAGE,
         error_out=False,
     )
@@ -207,7 +207,7 @@ def invitations():
     require(can_access_admin(current_user))
     page = db.paginate(
         services.pending_invitations_query(current_user),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=services.INVITATIONS_PER_PAGE,
         error_out=False,
     )
@@ -333,7 +333,7 @@ def audit_log():
     text = request.args.get("q", "").strip()
     page = db.paginate(
         services.audit_query(kind=kind, text=text),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=services.AUDIT_EVENTS_PER_PAGE,
         error_out=False,
     )

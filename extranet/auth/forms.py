@@ -1,4 +1,3 @@
-import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -6,6 +5,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, Selec
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from extranet import LANGUAGES
+from extranet.forms import single_line, strip
 
 PASSWORD_MIN_LENGTH = 12
 
@@ -25,22 +25,11 @@ TIMEZONES = [
 ]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def single_line(value):
-    """Without control characters (PostgreSQL refuses NUL in text) nor surrounding spaces."""
-    if not isinstance(value, str):
-        return value
-    return "".join(c for c in value if unicodedata.category(c) != "Cc").strip()
-
-
 def email_field(label=None):
     # Stripped like a browser does for type=email, so a pasted " name@example.fr " still works.
     return EmailField(
         label or _l("Email address"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Enter an email address.")),
             Email(_l("Enter a valid email address, such as name@example.fr."), check_deliverability=False),

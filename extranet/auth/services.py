@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extranet import audit, mail
@@ -81,10 +81,14 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
         audit.record(AuditEventKind.LOGIN_THROTTLED, email=email, ip=ip)
         raise ServiceError("throttled")
     user = find_user_by_email(email)
+    # Always hash, first: the time taken must not tell which addresses have an
+    # account, nor which accounts are deactivated.
     if user is None:
-        # Hash anyway, so that the time taken does not tell which addresses have an account.
         _check_dummy_password(password)
-    if user is None or not user.active or not user.check_password(password):
+        password_ok = False
+    else:
+        password_ok = user.check_password(password)
+    if user is None or not user.active or not password_ok:
         audit.record(
             AuditEventKind.LOGIN_FAILED,
             target=user,
@@ -106,6 +110,10 @@ def _check_dummy_password(password: str) -> None:
     if method not in _dummy_hashes:
         _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
     check_password_hash(_dummy_hashes[method], password or "")
+
+
+def log_out(user: User, ip: str) -> None:
+    audit.record(AuditEventKind.LOGOUT, actor=user, target=user, ip=ip)
 
 
 # --- Invitations ------------------------------------------------------------
@@ -190,8 +198,17 @@ def find_invitation(token: str) -> Invitation | None:
 
 def accept_invitation(invitation: Invitation, *, name: str, password: str, ip: str = "", language: str = "fr") -> User:
     """``language``: the one the invitee was reading the page in, kept for the account."""
-    if find_user_by_email(invitation.email) is not None:
-        raise ServiceError("email in use")
+    now = utcnow()
+    # Claimed by a conditional UPDATE: of two simultaneous submissions, the
+    # second waits for the first and then finds nothing left to claim.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1 or find_user_by_email(invitation.email) is not None:
+        raise ServiceError("already used")
     user = User(
         email=invitation.email,
         name=name.strip(),
@@ -205,7 +222,7 @@ def accept_invitation(invitation: Invitation, *, name: str, password: str, ip: s
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    invitation.accepted_at = utcnow()
+    invitation.accepted_at = now
     invitation.user_id = user.id
     user.last_login_at = invitation.accepted_at
     audit.record(AuditEventKind.INVITATION_ACCEPTED, actor=user, target=user, ip=ip)
@@ -251,9 +268,19 @@ def find_password_reset(token: str) -> PasswordReset | None:
 
 
 def reset_password(reset: PasswordReset, password: str, ip: str = "") -> User:
+    now = utcnow()
+    # Single use even under concurrent submissions (see accept_invitation).
+    claimed = db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ServiceError("already used")
+    reset.used_at = now
     user = reset.user
     user.set_password(password)
-    now = utcnow()
     # Every other link of this account dies with the one used.
     for other in db.session.scalars(select(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))):
         other.used_at = now

@@ -1,12 +1,8 @@
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from extranet import audit
-from extranet.audit import AuditEventKind
 from extranet.auth import services
 from extranet.auth.forms import (
     AcceptInvitationForm,
@@ -17,28 +13,28 @@ from extranet.auth.forms import (
     ResetPasswordForm,
 )
 from extranet.extensions import db
+from extranet.http import client_ip, safe_next
 from extranet.permissions import can_edit_profile, require
 
 bp = Blueprint("auth", __name__)
 
 
-def client_ip() -> str:
-    return request.remote_addr or ""
-
-
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, so the login page cannot send people elsewhere."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-            return target
-    return url_for("home.index")
+    return safe_next(target, url_for("home.index"))
+
+
+def _new_session(language: str | None) -> None:
+    """Start from an empty session at login and logout, so that nothing (a CSRF
+    token, an identifier) planted before survives; only the language stays."""
+    session.clear()
+    if language:
+        session["language"] = language
 
 
 def _log_in(user, remember: bool = False) -> None:
+    logout_user()
+    _new_session(user.language)
     login_user(user, remember=remember)
-    # The pages stay in the person's language after they log out.
-    session["language"] = user.language
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,9 +71,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    audit.record(AuditEventKind.LOGOUT, actor=current_user, target=current_user, ip=client_ip())
+    services.log_out(current_user, client_ip())
     db.session.commit()
-    logout_user()
+    language = session.get("language")
+    session.clear()
+    logout_user()  # after the clear: it leaves the order to delete the "remember me" cookie
+    if language:
+        session["language"] = language
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -100,9 +100,12 @@ def reset_password(token):
         return render_template("auth/invalid_link.html", kind="reset"), 404
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user = services.reset_password(reset, form.password.data, client_ip())
+        try:
+            user = services.reset_password(reset, form.password.data, client_ip())
+        except services.ServiceError:
+            db.session.rollback()
+            return render_template("auth/invalid_link.html", kind="reset"), 404
         db.session.commit()
-        logout_user()
         _log_in(user)
         flash(_("Your password has been changed. You are logged in."), "success")
         return redirect(url_for("home.index"))
@@ -128,7 +131,6 @@ def accept_invitation(token):
             db.session.rollback()
             return render_template("auth/invalid_link.html", kind="invitation"), 409
         db.session.commit()
-        logout_user()
         _log_in(user)
         flash(_("Welcome to the Logement d'abord extranet! Your account is ready."), "success")
         return redirect(url_for("home.index"))

@@ -1,12 +1,12 @@
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from extranet import LANGUAGES
+from extranet.auth.services import update_profile
 from extranet.extensions import db
+from extranet.http import safe_next
 
 bp = Blueprint("home", __name__)
 
@@ -42,13 +42,9 @@ def set_language():
         abort(400)
     session["language"] = language
     if current_user.is_authenticated:
-        current_user.language = language
+        update_profile(current_user, language=language)
         db.session.commit()
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        target = url_for("home.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), url_for("home.index")))
 
 
 @bp.route("/health")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from extranet.auth.models import User
 from extranet.extensions import db
+from extranet.http import int_arg
 from extranet.permissions import can_view_directory, require
 from extranet.roles import Role
 from extranet.territories.models import WAVES, Territory
@@ -34,7 +35,7 @@ def index():
 
     query = request.args.get("q", "").strip()
     region = request.args.get("region", "")
-    wave = request.args.get("wave", type=int)
+    wave = int_arg("wave")
     if query:
         territories = [t for t in territories if _fold(query) in _fold(t.name)]
     if region:
