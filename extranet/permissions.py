@@ -99,6 +99,74 @@ def can_edit_profile(user, target) -> bool:
     return _active(user) and user.id == target.id
 
 
+# --- Reading content: access tokens ---------------------------------------------
+#
+# Who may read a piece of content is said with tokens: the content carries the
+# tokens that open it, a user holds tokens, and one in common is enough. The
+# search index stores the content's tokens and filters on the user's, so
+# search, lists and pages apply exactly the same rule.
+
+NETWORK = "network"  # every active account
+NATIONAL = "national"  # the national team (admins and animators)
+
+
+def user_token(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def group_token(group_id: int) -> str:
+    return f"group:{group_id}"
+
+
+def access_tokens(user) -> set[str]:
+    """The tokens a user holds; none for an anonymous or deactivated account."""
+    if not _active(user):
+        return set()
+    tokens = {NETWORK, user_token(user.id)}
+    if is_national(user):
+        tokens.add(NATIONAL)
+    tokens.update(group_token(g) for g in getattr(user, "group_ids", ()) or ())
+    return tokens
+
+
+def document_tokens(document) -> frozenset[str]:
+    """The tokens that open a toolbox document: its visibility, and always its author."""
+    tokens = {user_token(document.author_id)} if document.author_id is not None else set()
+    visibility = str(document.visibility)
+    if visibility == "network":
+        tokens.add(NETWORK)
+    elif visibility == "national":
+        tokens.add(NATIONAL)
+    elif visibility == "group" and document.group_id is not None:
+        tokens.update({group_token(document.group_id), NATIONAL})
+    return frozenset(tokens)
+
+
+def can_view_document(user, document) -> bool:
+    return bool(document_tokens(document) & access_tokens(user))
+
+
+def can_create_document(user, obj=None) -> bool:
+    return _active(user)
+
+
+def can_edit_document(user, document) -> bool:
+    """Metadata, new versions and deletion: the author, the coordinator of the
+    document's territory, the national team."""
+    if not can_view_document(user, document):
+        return False
+    return is_national(user) or user.id == document.author_id or _coordinator_of(user, document.territory_id)
+
+
+def can_delete_document(user, document) -> bool:
+    return can_edit_document(user, document)
+
+
+def can_choose_visibility(user, visibility) -> bool:
+    """Anyone may share with the whole network or with the national team only."""
+    return _active(user) and str(visibility) in ("network", "national")
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -1,0 +1,131 @@
+"""What the index holds, and how it follows the database.
+
+After each flush the changed objects of registered models are turned into
+:class:`SearchEntry` values (or removals) collected in ``session.info``; they
+reach the engine only after the commit, and are dropped on rollback, so the
+index never shows something the database does not have.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "search_pending"
+
+
+@dataclass(frozen=True)
+class SearchEntry:
+    """One searchable thing, whatever its kind.
+
+    ``access`` holds the permission tokens of the thing (see
+    ``extranet.permissions``): a user finds it only when one of their own
+    tokens is among them. The facet fields are optional: a kind fills those
+    that make sense for it.
+    """
+
+    key: str  # unique across kinds, e.g. "document:12"
+    kind: str  # "document", later "discussion", "agenda", "roadmap"
+    title: str
+    url: str
+    access: frozenset[str]
+    summary: str = ""
+    content: str = ""
+    keywords: tuple[str, ...] = ()
+    type: str | None = None
+    axes: tuple[int, ...] = ()
+    territory_id: int | None = None
+    year: int | None = None
+    date: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# model class -> (key of an instance, instance -> entry or None when it must leave the index)
+_registry: dict[type, tuple[Callable[[object], str], Callable[[object], SearchEntry | None], Callable[[], Iterable]]] = {}
+# model class -> instance -> the registered objects whose entry it changes
+_dependents: dict[type, Callable[[object], Iterable[object]]] = {}
+
+
+def register(model: type, *, key: Callable[[object], str], to_entry: Callable[[object], SearchEntry | None], query=None) -> None:
+    """Index instances of ``model``. ``query`` returns the statement that loads
+    them all, for a full rebuild (default: every row)."""
+    _registry[model] = (key, to_entry, query or (lambda: select(model)))
+
+
+def register_dependent(model: type, parents: Callable[[object], Iterable[object]]) -> None:
+    """A change to an instance of ``model`` changes the entries of ``parents(instance)``
+    (a new version changes its document's entry)."""
+    _dependents[model] = parents
+
+
+def _registered(obj) -> tuple | None:
+    for model, spec in _registry.items():
+        if isinstance(obj, model):
+            return spec
+    return None
+
+
+def all_entries(session) -> Iterator[SearchEntry]:
+    """Every entry the database holds now, for a rebuild."""
+    for model, (_, to_entry, query) in _registry.items():
+        for obj in session.scalars(query()).unique():
+            entry = to_entry(obj)
+            if entry is not None:
+                yield entry
+
+
+def count_all(session) -> int:
+    from sqlalchemy import func
+
+    return sum(session.scalar(select(func.count()).select_from(query().subquery())) for _, _, query in _registry.values())
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session, flush_context):
+    if not _registry:
+        return
+    pending = session.info.setdefault(_PENDING_KEY, {})
+    deleted = set(session.deleted)
+    touched = list(session.new) + list(session.dirty)
+    for obj in deleted:
+        spec = _registered(obj)
+        if spec is not None:
+            pending[spec[0](obj)] = None
+    for obj in touched + list(deleted):
+        parents = next((p for m, p in _dependents.items() if isinstance(obj, m)), None)
+        if parents is not None:
+            touched.extend(p for p in parents(obj) if p is not None and p not in deleted)
+    for obj in touched:
+        if obj in deleted:
+            continue
+        spec = _registered(obj)
+        if spec is not None:
+            key, to_entry, _ = spec
+            pending[key(obj)] = to_entry(obj)
+
+
+@event.listens_for(Session, "after_commit")
+def _apply(session):
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    from extranet.search.engine import get_engine
+
+    try:
+        engine = get_engine(current_app)
+        engine.remove([key for key, entry in pending.items() if entry is None])
+        engine.index([entry for entry in pending.values() if entry is not None])
+    except Exception:
+        # The commit stands; `flask extranet reindex` brings the index back in step.
+        log.exception("Search index not updated for %d change(s)", len(pending))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session):
+    session.info.pop(_PENDING_KEY, None)
