@@ -8,9 +8,11 @@ engine can replace Whoosh without touching them.
 """
 
 from extranet.search.engine import SearchEngine, SearchHit, SearchResults, get_engine, init_app
-from extranet.search.entries import SearchEntry, all_entries, register, register_dependent
+from extranet.search.entries import KINDS, SearchEntry, all_entries, register, register_dependent, register_kind
 
 __all__ = [
+    "KINDS",
+    "register_kind",
     "SearchEngine",
     "SearchEntry",
     "SearchHit",

@@ -52,6 +52,15 @@ _registry: dict[type, tuple[Callable[[object], str], Callable[[object], SearchEn
 _dependents: dict[type, Callable[[object], Iterable[object]]] = {}
 
 
+# kind -> {"label": lazy string, "type_labels": {type value: lazy string}}, for the results page
+KINDS: dict[str, dict] = {}
+
+
+def register_kind(kind: str, label, type_labels: dict | None = None) -> None:
+    """How the results page names a kind of content and its types."""
+    KINDS[kind] = {"label": label, "type_labels": dict(type_labels or {})}
+
+
 def register(model: type, *, key: Callable[[object], str], to_entry: Callable[[object], SearchEntry | None], query=None) -> None:
     """Index instances of ``model``. ``query`` returns the statement that loads
     them all, for a full rebuild (default: every row)."""
