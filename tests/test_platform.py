@@ -266,3 +266,13 @@ def test_passwords_are_hashed_with_scrypt_at_full_strength_by_default(app_config
         user.set_password("une phrase de passe solide")
         assert user.password_hash.startswith("scrypt:32768:8:1$")
         assert user.check_password("une phrase de passe solide") and not user.check_password("autre chose")
+
+
+def test_development_mail_goes_to_the_log(app_config, make_user, caplog):
+    development = create_app(dict(app_config, ENV="development", MAIL_HOST=""))
+    user = make_user("member")
+    with caplog.at_level("INFO", logger="extranet.mail"):
+        response = development.test_client().post("/auth/password/forgot", data={"email": user.email})
+    assert response.status_code == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "extranet.mail")
+    assert user.email in logged and "/auth/password/reset/" in logged
