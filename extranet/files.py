@@ -1,0 +1,456 @@
+"""What a file really is, and the text inside it.
+
+The type of an uploaded file is decided from its content (magic bytes, and
+for ZIP-based office formats the entries inside), never from its name: a
+name can lie, the bytes cannot. Text extraction feeds search; it never
+raises, since a file whose text cannot be read is still worth keeping (it
+stays findable by its title and summary).
+"""
+
+import codecs
+import enum
+import logging
+import os
+import struct
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
+
+# Extracted text beyond this is dropped: enough to index any real document,
+# bounded so a database row stays reasonable.
+MAX_TEXT_CHARS = 1_000_000
+# Office files are ZIP archives: above this uncompressed size we do not try to
+# read them (a "ZIP bomb" would otherwise fill the memory of the server).
+MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
+# How much of a file is read to decide whether it is text.
+_CHUNK = 1024 * 1024
+
+
+class FileFormat(enum.StrEnum):
+    PDF = "pdf"
+    DOCX = "docx"
+    DOC = "doc"
+    ODT = "odt"
+    XLSX = "xlsx"
+    ODS = "ods"
+    PPTX = "pptx"
+    ODP = "odp"
+    CSV = "csv"
+    TXT = "txt"
+    PNG = "png"
+    JPEG = "jpeg"
+
+    @property
+    def extension(self) -> str:
+        return _EXTENSIONS.get(self, self.value)
+
+    @property
+    def mimetype(self) -> str:
+        return MIMETYPES[self]
+
+    @property
+    def label(self) -> str:
+        return FORMAT_LABELS[self]
+
+    @property
+    def has_text(self) -> bool:
+        return self not in (FileFormat.DOC, FileFormat.PNG, FileFormat.JPEG)
+
+
+_EXTENSIONS = {FileFormat.JPEG: "jpg"}
+
+MIMETYPES = {
+    FileFormat.PDF: "application/pdf",
+    FileFormat.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    FileFormat.DOC: "application/msword",
+    FileFormat.ODT: "application/vnd.oasis.opendocument.text",
+    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    FileFormat.ODS: "application/vnd.oasis.opendocument.spreadsheet",
+    FileFormat.PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    FileFormat.ODP: "application/vnd.oasis.opendocument.presentation",
+    FileFormat.CSV: "text/csv",
+    FileFormat.TXT: "text/plain",
+    FileFormat.PNG: "image/png",
+    FileFormat.JPEG: "image/jpeg",
+}
+
+# Format names are the same in every language.
+FORMAT_LABELS = {
+    FileFormat.PDF: "PDF",
+    FileFormat.DOCX: "Word (DOCX)",
+    FileFormat.DOC: "Word 97-2003 (DOC)",
+    FileFormat.ODT: "OpenDocument Text (ODT)",
+    FileFormat.XLSX: "Excel (XLSX)",
+    FileFormat.ODS: "OpenDocument Spreadsheet (ODS)",
+    FileFormat.PPTX: "PowerPoint (PPTX)",
+    FileFormat.ODP: "OpenDocument Presentation (ODP)",
+    FileFormat.CSV: "CSV",
+    FileFormat.TXT: _l("Text"),
+    FileFormat.PNG: "PNG",
+    FileFormat.JPEG: "JPEG",
+}
+
+# Extensions people use for each format; the first is the one a download gets.
+KNOWN_EXTENSIONS = {
+    FileFormat.PDF: ("pdf",),
+    FileFormat.DOCX: ("docx",),
+    FileFormat.DOC: ("doc",),
+    FileFormat.ODT: ("odt",),
+    FileFormat.XLSX: ("xlsx",),
+    FileFormat.ODS: ("ods",),
+    FileFormat.PPTX: ("pptx",),
+    FileFormat.ODP: ("odp",),
+    FileFormat.CSV: ("csv",),
+    FileFormat.TXT: ("txt", "text"),
+    FileFormat.PNG: ("png",),
+    FileFormat.JPEG: ("jpg", "jpeg", "jpe"),
+}
+
+ACCEPTED_EXTENSIONS = tuple(ext for exts in KNOWN_EXTENSIONS.values() for ext in exts)
+
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": FileFormat.ODT,
+    b"application/vnd.oasis.opendocument.spreadsheet": FileFormat.ODS,
+    b"application/vnd.oasis.opendocument.presentation": FileFormat.ODP,
+}
+_OOXML_FOLDERS = (("word/", FileFormat.DOCX), ("xl/", FileFormat.XLSX), ("ppt/", FileFormat.PPTX))
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+# --- Type detection ----------------------------------------------------------------
+
+
+def extension_of(filename: str | None) -> str:
+    _, dot, ext = (filename or "").rpartition(".")
+    return ext.lower() if dot else ""
+
+
+def detect(path: str | os.PathLike, filename: str = "") -> FileFormat | None:
+    """The real format of the file at ``path``, or None when it is not one we
+    accept. The name only decides between CSV and plain text, which have the
+    same kind of content."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2048)
+        if not head:
+            return None
+        if head.lstrip(b"\x00\t\n\r\f ").startswith(b"%PDF-"):
+            return FileFormat.PDF
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            return FileFormat.PNG
+        if head.startswith(b"\xff\xd8\xff"):
+            return FileFormat.JPEG
+        if head.startswith(_OLE2_MAGIC):
+            return FileFormat.DOC if _is_word_ole2(path) else None
+        if head.startswith(b"PK\x03\x04"):
+            return _detect_zip(path)
+        if _is_text(path):
+            return FileFormat.CSV if extension_of(filename) == "csv" else FileFormat.TXT
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, struct.error, EOFError) as error:
+        log.info("Could not read %s to detect its type: %s", path, error)
+    return None
+
+
+def _detect_zip(path) -> FileFormat | None:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if "mimetype" in names:
+            # ODF: the first entry, stored uncompressed, names the type.
+            return _ODF_MIMETYPES.get(archive.read("mimetype").strip())
+        if "[Content_Types].xml" in names:
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                return None  # macro-enabled (docm, xlsm, pptm): not something we pass around
+            for folder, fmt in _OOXML_FOLDERS:
+                if any(name.startswith(folder) for name in names):
+                    return fmt
+    return None
+
+
+def _is_word_ole2(path) -> bool:
+    """An OLE2 compound file (DOC, but also XLS, PPT, MSG...) is a Word
+    document when its root directory holds a "WordDocument" stream."""
+    with open(path, "rb") as f:
+        header = f.read(512)
+        if len(header) < 512:
+            return False
+        sector_shift = struct.unpack_from("<H", header, 30)[0]
+        if sector_shift not in (9, 12):
+            return False
+        sector_size = 1 << sector_shift
+        first_directory_sector = struct.unpack_from("<I", header, 48)[0]
+        if first_directory_sector >= 0xFFFFFFFA:
+            return False
+        f.seek((first_directory_sector + 1) * sector_size)
+        directory = f.read(sector_size)
+    for offset in range(0, len(directory) - 127, 128):
+        name_length = struct.unpack_from("<H", directory, offset + 64)[0]
+        if 2 <= name_length <= 64:
+            name = directory[offset : offset + name_length - 2].decode("utf-16-le", "replace")
+            if name == "WordDocument":
+                return True
+    return False
+
+
+# Control characters that never appear in a text file (tab, line feed, form
+# feed and carriage return do).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+
+
+def _is_text(path) -> bool:
+    """Valid UTF-8 (or a single-byte Western encoding) without control bytes."""
+    return _text_encoding(path) is not None
+
+
+def _text_encoding(path) -> str | None:
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    if chunk.translate(None, _BINARY_BYTES) != chunk:
+                        return None
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 when it is, else Windows' Western encoding (French files saved by
+    Excel or Notepad), else Latin-1. An incomplete character at the very end
+    (text cut at a limit) is dropped rather than taken for an encoding error."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+# --- Names ---------------------------------------------------------------------------
+
+
+def safe_filename(name: str | None, fmt: FileFormat | None = None, default: str = "document") -> str:
+    """A file name safe to offer for download, that keeps what people wrote
+    (accents, spaces, apostrophes): no folder part, no control or separator
+    character, not hidden, at most 200 characters. With ``fmt``, the extension
+    tells the truth: a PDF named "x.docx" is offered as "x.pdf"."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '<>:"|?*')
+    name = " ".join(name.split()).strip(" .")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if fmt is not None:
+        if ext.lower() in ACCEPTED_EXTENSIONS:
+            ext = ext if ext.lower() in KNOWN_EXTENSIONS[fmt] else fmt.extension
+        else:
+            stem, ext = name, fmt.extension  # "notes.md" holding text is offered as "notes.md.txt"
+    stem = stem.strip(" .") or default
+    if len(ext) > 10:
+        stem, ext = f"{stem}.{ext}", ""
+    stem = stem[: 200 - len(ext) - 1].rstrip(" .") or default
+    return f"{stem}.{ext}" if ext else stem
+
+
+# --- Text extraction ------------------------------------------------------------------
+
+
+class ExtractionError(enum.StrEnum):
+    NO_TEXT_FORMAT = "no_text_format"
+    ENCRYPTED = "encrypted"
+    CORRUPT = "corrupt"
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+
+    @property
+    def label(self):
+        return EXTRACTION_ERROR_LABELS[self]
+
+
+EXTRACTION_ERROR_LABELS = {
+    ExtractionError.NO_TEXT_FORMAT: _l("the platform cannot read text in this format"),
+    ExtractionError.ENCRYPTED: _l("the file is protected by a password"),
+    ExtractionError.CORRUPT: _l("the file is damaged or could not be read"),
+    ExtractionError.EMPTY: _l("no text was found in the file (a scanned document?)"),
+    ExtractionError.TOO_LARGE: _l("the file is too large to be read"),
+}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    text: str = ""
+    error: ExtractionError | None = None
+    detail: str = ""  # for the log
+
+
+class _Encrypted(Exception):
+    pass
+
+
+class _Full(Exception):
+    """Enough text was read."""
+
+
+class _TextBuffer:
+    def __init__(self, limit: int = MAX_TEXT_CHARS):
+        self.parts: list[str] = []
+        self.size = 0
+        self.limit = limit
+
+    def add(self, text) -> None:
+        if text is None:
+            return
+        text = str(text).replace("\x00", "")  # PostgreSQL refuses NUL in text
+        if not text.strip():
+            return
+        self.parts.append(text)
+        self.size += len(text) + 1
+        if self.size >= self.limit:
+            raise _Full
+
+    def value(self) -> str:
+        return "\n".join(self.parts)[: self.limit]
+
+
+def extract_text(path: str | os.PathLike, fmt: FileFormat) -> Extraction:
+    """The text of the file, or an empty text and the reason. Never raises."""
+    if not fmt.has_text:
+        return Extraction(error=ExtractionError.NO_TEXT_FORMAT)
+    buffer = _TextBuffer()
+    try:
+        if fmt in (FileFormat.DOCX, FileFormat.XLSX, FileFormat.PPTX, FileFormat.ODT, FileFormat.ODS, FileFormat.ODP):
+            with zipfile.ZipFile(path) as archive:
+                if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
+                    return _failed(path, fmt, ExtractionError.TOO_LARGE, "uncompressed size over the limit")
+        try:
+            _EXTRACTORS[fmt](Path(path), buffer)
+        except _Full:
+            pass
+    except _Encrypted:
+        return _failed(path, fmt, ExtractionError.ENCRYPTED, "password protected")
+    except MemoryError:
+        return _failed(path, fmt, ExtractionError.TOO_LARGE, "out of memory")
+    except Exception as error:  # a damaged file can make any library fail in any way
+        return _failed(path, fmt, ExtractionError.CORRUPT, f"{type(error).__name__}: {error}"[:300])
+    text = buffer.value()
+    if not text.strip():
+        return _failed(path, fmt, ExtractionError.EMPTY, "no text")
+    return Extraction(text=text)
+
+
+def _failed(path, fmt, error: ExtractionError, detail: str) -> Extraction:
+    log.warning("No text extracted from %s file %s: %s (%s)", fmt.value, os.fspath(path), error.value, detail)
+    return Extraction(error=error, detail=detail)
+
+
+def _extract_pdf(path: Path, buffer: _TextBuffer) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            # Many PDFs are encrypted with an empty user password (only printing
+            # or copying is restricted): those open without asking anything.
+            if not reader.decrypt(""):
+                raise _Encrypted
+        for page in reader.pages:
+            buffer.add(page.extract_text())
+    except (FileNotDecryptedError, DependencyError) as error:
+        # DependencyError: AES encryption, which needs a cryptography library we do not ship.
+        raise _Encrypted from error
+
+
+def _extract_docx(path: Path, buffer: _TextBuffer) -> None:
+    import docx
+
+    document = docx.Document(str(path))
+    for paragraph in document.paragraphs:
+        buffer.add(paragraph.text)
+    for table in document.tables:
+        for row in table.rows:
+            buffer.add("\t".join(cell.text for cell in row.cells))
+
+
+def _extract_xlsx(path: Path, buffer: _TextBuffer) -> None:
+    import openpyxl
+
+    # A file object, not the path: openpyxl judges a path by its extension,
+    # and stored files have none.
+    with open(path, "rb") as f:
+        workbook = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                buffer.add(sheet.title)
+                for row in sheet.iter_rows(values_only=True):
+                    buffer.add("\t".join(str(v) for v in row if v is not None))
+        finally:
+            workbook.close()
+
+
+def _extract_pptx(path: Path, buffer: _TextBuffer) -> None:
+    from pptx import Presentation
+
+    presentation = Presentation(str(path))
+    for slide in presentation.slides:
+        for shape in slide.shapes:
+            _pptx_shape(shape, buffer)
+        if slide.has_notes_slide:
+            buffer.add(slide.notes_slide.notes_text_frame.text if slide.notes_slide.notes_text_frame else "")
+
+
+def _pptx_shape(shape, buffer: _TextBuffer) -> None:
+    if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+        buffer.add(shape.text_frame.text)
+    if getattr(shape, "has_table", False) and shape.has_table:
+        for row in shape.table.rows:
+            buffer.add("\t".join(cell.text for cell in row.cells))
+    for child in getattr(shape, "shapes", ()) or ():  # groups
+        _pptx_shape(child, buffer)
+
+
+def _extract_odf(path: Path, buffer: _TextBuffer) -> None:
+    from odf import teletype
+    from odf.namespaces import TEXTNS
+    from odf.opendocument import load
+
+    document = load(str(path))
+    paragraphs = {(TEXTNS, "p"), (TEXTNS, "h")}
+
+    # Depth-first over the body, one line per paragraph or heading (those of
+    # text, of spreadsheet cells and of slides alike).
+    stack = [document.body]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "qname", None) in paragraphs:
+            buffer.add(teletype.extractText(node))
+            continue
+        stack.extend(reversed(getattr(node, "childNodes", [])))
+
+
+def _extract_plain(path: Path, buffer: _TextBuffer) -> None:
+    with open(path, "rb") as f:
+        data = f.read(MAX_TEXT_CHARS * 4)
+    buffer.add(decode_text(data))
+
+
+_EXTRACTORS = {
+    FileFormat.PDF: _extract_pdf,
+    FileFormat.DOCX: _extract_docx,
+    FileFormat.XLSX: _extract_xlsx,
+    FileFormat.PPTX: _extract_pptx,
+    FileFormat.ODT: _extract_odf,
+    FileFormat.ODS: _extract_odf,
+    FileFormat.ODP: _extract_odf,
+    FileFormat.CSV: _extract_plain,
+    FileFormat.TXT: _extract_plain,
+}
