@@ -112,11 +112,13 @@ def _register_blueprints(app: Flask) -> None:
     from extranet.auth.views import bp as auth_bp
     from extranet.home.views import bp as home_bp
     from extranet.territories.views import bp as territories_bp
+    from extranet.toolbox.views import bp as toolbox_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(territories_bp, url_prefix="/territories")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(toolbox_bp, url_prefix="/toolbox")
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -4,3 +4,4 @@ from extranet.audit import AuditEvent  # noqa: F401
 from extranet.auth.models import Invitation, PasswordReset, User  # noqa: F401
 from extranet.plan.models import Axis, Priority  # noqa: F401
 from extranet.territories.models import Territory  # noqa: F401
+from extranet.toolbox.models import Document, DocumentVersion  # noqa: F401

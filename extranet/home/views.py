@@ -13,7 +13,6 @@ bp = Blueprint("home", __name__)
 # Sections of the navigation that later work will build; until then their
 # links lead to an honest "coming soon" page.
 UPCOMING_SECTIONS = {
-    "toolbox": _l("Toolbox"),
     "groups": _l("Working groups"),
     "agenda": _l("Agenda"),
     "roadmaps": _l("Roadmaps"),
@@ -23,7 +22,9 @@ UPCOMING_SECTIONS = {
 
 @bp.route("/")
 def index():
-    return render_template("home/index.html")
+    from extranet.toolbox.services import latest_documents
+
+    return render_template("home/index.html", latest_documents=latest_documents(current_user))
 
 
 @bp.route("/coming-soon/<section>")
