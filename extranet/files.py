@@ -309,7 +309,9 @@ class _TextBuffer:
     def add(self, text) -> None:
         if text is None:
             return
-        text = str(text).replace("\x00", "")  # PostgreSQL refuses NUL in text
+        # PostgreSQL refuses NUL in text, and no database takes half a UTF-16
+        # pair (some PDFs yield lone surrogates).
+        text = str(text).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
         if not text.strip():
             return
         self.parts.append(text)

@@ -257,3 +257,11 @@ def test_removal_waits_for_the_commit(bare_app, tmp_path):
     db.session.execute(db.text("SELECT 1"))
     db.session.commit()
     assert not storage.exists(digest)
+
+
+def test_extracted_text_can_always_be_stored():
+    """No NUL (PostgreSQL refuses it) and no lone surrogate (some PDFs yield them: no database takes them)."""
+    buffer = files._TextBuffer()
+    buffer.add("a\ud800b\x00c")
+    assert buffer.value() == "a?bc"
+    buffer.value().encode("utf-8")

@@ -861,8 +861,8 @@ def test_pages_run_a_bounded_number_of_queries(app, client, as_, person):
     few = {url: queries_for(app, client, url) for url in urls}
     bulk_documents(app, author, 190, start=10)
     many = {url: queries_for(app, client, url) for url in urls}
-    assert many == few
-    assert max(few.values()) <= 25
+    assert many == few, (few, many)
+    assert max(few.values()) <= 25, few
 
 
 # --- Search -----------------------------------------------------------------------------------------------

@@ -402,13 +402,7 @@ def _send(document: Document, version: DocumentVersion):
     if not path.is_file():
         log.error("Stored file %s of document %s, version %s, is missing", version.sha256, document.id, version.number)
         abort(404)
-    # Bookkeeping only: a download is a GET. A resumed download (a range that
-    # does not start at the beginning) is the same download.
-    if request.method == "GET" and (request.range is None or request.range.ranges[0][0] == 0):
-        services.record_download(document)
-        db.session.commit()
-    response = send_file(
-        path,
+    options = dict(
         mimetype=version.mimetype,
         as_attachment=True,
         download_name=version.filename,
@@ -416,6 +410,12 @@ def _send(document: Document, version: DocumentVersion):
         etag=version.sha256,
         last_modified=version.created_at,
     )
+    # Bookkeeping only: a download is a GET. A resumed download (a range that
+    # does not start at the beginning) is the same download.
+    if request.method == "GET" and (request.range is None or request.range.ranges[0][0] == 0):
+        services.record_download(document)
+        db.session.commit()
+    response = send_file(path, **options)
     # Attachments only: never shown inline, never guessed from the content
     # (X-Content-Type-Options: nosniff is set on every response), never cached.
     response.headers["Cache-Control"] = "private, no-store"
