@@ -921,3 +921,21 @@ def test_published_documents_are_found_by_their_content_by_those_who_may_read_th
     with app.app_context():
         reader = db.session.get(User, author.id)
         assert engine.query("kangourou", access=permissions.access_tokens(reader)).total == 0
+
+
+def test_clean_files_removes_only_old_unreferenced_files(app, client, as_, runner):
+    import os
+
+    as_("member")
+    document_id_from(publish(client, app, make.pdf(), name="Gardé.pdf"))
+    with app.app_context():
+        orphan = storage.path_for(storage.store_bytes(b"left by a failed transaction"))
+        recent = storage.path_for(storage.store_bytes(b"an upload about to commit"))
+    os.utime(orphan, (1, 1))
+    kept = [p for p in stored_files(app) if p not in (orphan, recent)]
+    os.utime(kept[0], (1, 1))  # old, but a version refers to it
+    dry = runner.invoke(args=["toolbox", "clean-files", "--dry-run"])
+    assert dry.exit_code == 0 and "1 unreferenced file(s)." in dry.output and orphan.exists()
+    result = runner.invoke(args=["toolbox", "clean-files"])
+    assert result.exit_code == 0, result.output
+    assert not orphan.exists() and recent.exists() and kept[0].exists()

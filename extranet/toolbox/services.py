@@ -386,3 +386,24 @@ def all_axes() -> list[Axis]:
 
 def all_territories() -> list[Territory]:
     return list(db.session.scalars(select(Territory).order_by(Territory.name)))
+
+
+# --- Housekeeping ------------------------------------------------------------------
+
+
+def unreferenced_files(min_age_seconds: int = 3600) -> list:
+    """Stored files no version refers to: left by an upload whose transaction
+    failed after the file was kept. Recent files are left alone, since an
+    upload in progress keeps its file just before it commits."""
+    import time
+
+    root = storage.root()
+    if not root.exists():
+        return []
+    used = set(db.session.scalars(select(DocumentVersion.sha256).distinct()))
+    limit = time.time() - min_age_seconds
+    return [
+        path
+        for path in root.glob("??/*")
+        if path.is_file() and path.name not in used and path.stat().st_mtime < limit
+    ]

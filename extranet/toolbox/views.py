@@ -9,11 +9,14 @@ a document they may read but not change answers 403 to the change.
 import logging
 import re
 
+import click
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
@@ -351,10 +354,16 @@ def new_version(document_id):
     if valid and upload is not None:
         try:
             version = services.add_version(_actor(), document, upload, note=form.note.data)
+            db.session.commit()
         except ServiceError as error:
             _service_error(form, error)
+        except IntegrityError:
+            # Someone else's version took this number at the same moment (SQLite
+            # has no row lock). The file is stored; sending it again is enough.
+            db.session.rollback()
+            _add_error(form.file, _("Another version was added at the same moment. Send yours again."))
+            upload = None
         else:
-            db.session.commit()
             flash(_("Version %(number)s of the document is online.", number=version.number), "success")
             return redirect(url_for("toolbox.detail", document_id=document.id))
     if upload is not None:
@@ -375,6 +384,21 @@ def delete(document_id):
     db.session.commit()
     flash(_("The document “%(title)s” and its versions are deleted.", title=title), "success")
     return redirect(url_for("toolbox.index"))
+
+
+# --- Command line ---------------------------------------------------------------------------------
+
+
+@bp.cli.command("clean-files")
+@click.option("--dry-run", is_flag=True, help="List the files without removing them.")
+def clean_files(dry_run):
+    """Remove stored files that no document version refers to any more."""
+    paths = services.unreferenced_files()
+    for path in paths:
+        click.echo(f"{'Would remove' if dry_run else 'Removing'} {path}")
+        if not dry_run:
+            path.unlink(missing_ok=True)
+    click.echo(f"{len(paths)} unreferenced file(s).")
 
 
 # --- Downloads ---------------------------------------------------------------------------------
