@@ -939,3 +939,51 @@ def test_clean_files_removes_only_old_unreferenced_files(app, client, as_, runne
     result = runner.invoke(args=["toolbox", "clean-files"])
     assert result.exit_code == 0, result.output
     assert not orphan.exists() and recent.exists() and kept[0].exists()
+
+
+# --- In a real browser ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_share_read_and_delete_in_a_browser(live_server, page, person, app):
+    from .conftest import PASSWORD
+
+    user = person("member", territory="lyon")
+    page.goto(live_server.url + "/auth/login")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.wait_for_url(live_server.url + "/")
+
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Toolbox").click()
+    page.get_by_role("link", name="Share a document").first.click()
+    page.get_by_label("Title").fill("Guide testé dans le navigateur")
+    page.get_by_label("Summary").fill("Un résumé.")
+    page.get_by_label("Type of document").select_option("study")
+    # DSFR draws checkboxes and radios on their labels: people click those.
+    page.locator("label", has_text="Axis 9 —").click()
+    page.locator("label", has_text="The national team only").click()
+    assert page.get_by_label("Axis 9 —").is_checked() and page.get_by_label("The national team only").is_checked()
+    page.set_input_files("#file", files=[{"name": "Étude été.pdf", "mimeType": "application/pdf", "buffer": make.pdf("navigateur")}])
+    page.get_by_role("button", name="Publish").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Guide testé dans le navigateur"
+    assert "navigateur" in page.locator("#document-preview").inner_text()
+    assert "The national team only" in page.inner_text("#document-facts")
+    with page.expect_download() as download:
+        page.locator("#download-current").click()
+    assert download.value.suggested_filename == "Étude été.pdf"
+
+    # Deleting asks first, in a dialog whose form posts.
+    dialog = page.locator("#confirm-delete")
+    assert not dialog.is_visible()
+    page.get_by_role("button", name="Delete the document").first.click()
+    dialog.wait_for(state="visible")
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="hidden")
+    assert count_documents(app) == 1
+    page.get_by_role("button", name="Delete the document").first.click()
+    dialog.get_by_role("button", name="Yes, delete").click()
+    page.wait_for_url(live_server.url + "/toolbox/")
+    assert "The toolbox is empty for now" in page.inner_text("main")
+    assert page.csp_violations == []
