@@ -8,6 +8,7 @@ wait. An index that is missing or unreadable is rebuilt from the database.
 
 import fcntl
 import html
+import itertools
 import logging
 import os
 import random
@@ -15,7 +16,7 @@ import re
 import shutil
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -71,13 +72,15 @@ FIELD_BOOSTS = {"title": 3.0, "summary": 2.0, "content": 1.0, "keywords": 2.0}
 
 
 def make_schema() -> Schema:
+    # A word the analyser splits ("sans-abri", "co-financement") is searched
+    # as a phrase: multitoken_query="phrase" on the searched fields.
     return Schema(
         key=ID(unique=True, stored=True),
         kind=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["title"], stored=True),
-        summary=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["summary"], stored=True),
-        content=TEXT(analyzer=ANALYZER, stored=True),
-        keywords=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["keywords"]),
+        title=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["title"], stored=True, multitoken_query="phrase"),
+        summary=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["summary"], stored=True, multitoken_query="phrase"),
+        content=TEXT(analyzer=ANALYZER, stored=True, multitoken_query="phrase"),
+        keywords=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["keywords"], multitoken_query="phrase"),
         type=ID(stored=True, sortable=True),
         axes=KEYWORD(commas=True, stored=True),
         territory_id=ID(stored=True, sortable=True),
@@ -102,21 +105,58 @@ class EscapingFormatter(highlight.Formatter):
     def format_token(self, text, token, replace=False):
         return "<mark>" + html.escape(highlight.get_text(text, token, replace), quote=True) + "</mark>"
 
-    def format_fragment(self, fragment, replace=False):
-        output = super().format_fragment(fragment, replace=replace)
-        prefix = "… " if fragment.startchar > 0 else ""
-        suffix = " …" if fragment.endchar < len(fragment.text) else ""
-        return prefix + output + suffix
-
 
 class FirstPassageFragmenter(highlight.ContextFragmenter):
-    """The passage around the first match only: reading stops there, so a long
-    document costs no more than its first match."""
+    """The passage around the first match only: reading stops there."""
 
     def fragment_tokens(self, text, tokens):
         for fragment in super().fragment_tokens(text, tokens):
             yield fragment
             return
+
+
+# Folding that keeps every character in place, to find where a word may be
+# in the original text with one regular expression (C speed) before Whoosh
+# analyses only the few hundred characters around it.
+_LOCATE = {code: (value[0] if value else " ") for code, value in _FOLD.items()}
+PASSAGE_CHARS = 240
+_WINDOW_BEFORE, _WINDOW_AFTER = 160, 320
+
+
+def passage(text: str, words: frozenset[str], *, tries: int = 8) -> str:
+    """An HTML passage of ``text`` around its first word whose analysed form
+    is in ``words``, that word in <mark>; "" when none is found."""
+    if not text or not words:
+        return ""
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")")
+    folded = text.lower().translate(_LOCATE)
+    if len(folded) != len(text):  # a character whose lowercase is longer: locate in the text as it is
+        folded = text
+    formatter = EscapingFormatter()
+    for match in itertools.islice(pattern.finditer(folded), tries):
+        start = max(0, match.start() - _WINDOW_BEFORE)
+        end = min(len(text), match.start() + _WINDOW_AFTER)
+        window = text[start:end]
+        tokens = ANALYZER(window, chars=True, positions=True, mode="index", removestops=False)
+        tokens = highlight.set_matched_filter(tokens, words)
+        fragmenter = FirstPassageFragmenter(maxchars=PASSAGE_CHARS, surround=PASSAGE_CHARS // 3)
+        fragment = next(iter(fragmenter.fragment_tokens(window, tokens)), None)
+        if fragment is None:
+            continue
+        # Cut at a space rather than in the middle of a word.
+        if start + fragment.startchar > 0:
+            space = window.find(" ", fragment.startchar, fragment.matches[0].startchar if fragment.matches else fragment.endchar)
+            if space != -1:
+                fragment.startchar = space + 1
+        if start + fragment.endchar < len(text):
+            space = window.rfind(" ", fragment.matches[-1].endchar if fragment.matches else fragment.startchar, fragment.endchar)
+            if space != -1:
+                fragment.endchar = space
+        body = formatter.format_fragment(fragment).strip()
+        prefix = "… " if start + fragment.startchar > 0 else ""
+        suffix = " …" if start + fragment.endchar < len(text) else ""
+        return prefix + body + suffix
+    return ""
 
 
 # --- Query syntax ---------------------------------------------------------------
@@ -196,6 +236,20 @@ def _fold_wildcards(q):
     if q.is_leaf():
         return q
     return q.apply(_fold_wildcards)
+
+
+def scoring_units(q) -> list:
+    """The parts of ``q`` that add to a document's score (what NOT and
+    exclusions name adds nothing)."""
+    if isinstance(q, query.And | query.Or):
+        return [unit for sub in q.subqueries for unit in scoring_units(sub)]
+    if isinstance(q, query.AndNot | query.Require):
+        return scoring_units(q.a)
+    if isinstance(q, query.AndMaybe):
+        return scoring_units(q.a) + scoring_units(q.b)
+    if isinstance(q, query.Not) or isinstance(q, type(query.NullQuery)):
+        return []
+    return [q]
 
 
 # --- The engine -------------------------------------------------------------------
@@ -404,9 +458,16 @@ class WhooshEngine(SearchEngine):
             raise
         return count
 
-    def _fresh(self):
-        """An empty index in an emptied directory."""
+    def _fresh(self, force=True):
+        """An empty index in an emptied directory; without ``force``, an index
+        another process has just created is kept (it may be filling it)."""
         with self._ix_lock, self._exclusive():
+            if not force:
+                try:
+                    self._ix = self._storage().open_index(schema=self.schema)
+                    return self._ix
+                except Exception:
+                    pass
             self._forget_searchers()
             shutil.rmtree(self.path, ignore_errors=True)
             self.path.mkdir(parents=True, exist_ok=True)
@@ -424,7 +485,7 @@ class WhooshEngine(SearchEngine):
             # Missing, or too broken to write in: start from an empty directory.
             if not isinstance(error, index.EmptyIndexError):
                 log.warning("Search index at %s unusable (%r): rebuilding it in an empty directory", self.path, error)
-            ix = self._fresh()
+            ix = self._fresh(force=not isinstance(error, index.EmptyIndexError))
             writer = self._writer(ix, limitmb=256)
         with self._ix_lock:
             self._ix = ix
@@ -435,26 +496,26 @@ class WhooshEngine(SearchEngine):
     # -- reading -------------------------------------------------------------------
 
     def _forget_searchers(self) -> None:
-        searcher = getattr(self._local, "searcher", None)
-        self._local.searcher = None
-        if searcher is not None:
+        state = getattr(self._local, "state", None)
+        self._local.state = None
+        if state is not None:
             try:
-                searcher.close()
+                state.searcher.close()
             except Exception:
                 pass
 
-    def _searcher(self):
-        """This thread's searcher, reopened only when the index has changed."""
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is None:
-            searcher = self._open().searcher()
-        elif not searcher.up_to_date():
+    def _state(self) -> "_SearcherState":
+        """This thread's searcher (and what was computed over it), reopened
+        only when the index has changed."""
+        state = getattr(self._local, "state", None)
+        if state is not None and not state.searcher.up_to_date():
             # A whole new searcher, not searcher.refresh(): that one reuses
             # the readers of unchanged segments and so misses deletions.
-            searcher.close()
-            searcher = self._open().searcher()
-        self._local.searcher = searcher
-        return searcher
+            self._forget_searchers()
+            state = None
+        if state is None:
+            state = self._local.state = _SearcherState(self._open().searcher())
+        return state
 
     def parse(self, text: str) -> tuple[query.Query | None, bool]:
         """The query for ``text`` and whether only its plain words were kept."""
@@ -474,95 +535,53 @@ class WhooshEngine(SearchEngine):
 
     def query(self, text, *, access, filters=None, page=1, per_page=20) -> SearchResults:
         page = max(1, int(page))
-        results = SearchResults(query=text, total=0, page=page, per_page=per_page)
+        results = SearchResults(query=text, total=0, page=page, per_page=per_page, facets={name: [] for name in FACETS})
         q, results.plain_words = self.parse(text or "")
         if q is None or not access:
-            results.facets = {name: [] for name in FACETS}
             return results
-        restriction = [query.Or([query.Term("access", token) for token in sorted(access)])]
-        for name, value in (filters or {}).items():
-            if name in FACETS and value not in (None, ""):
-                restriction.append(query.Term(name, str(value)))
-        restriction = restriction[0] if len(restriction) == 1 else query.And(restriction)
+        wanted = {name: str(value) for name, value in (filters or {}).items() if name in FACETS and value not in (None, "")}
         for attempt in (1, 2):
             generation = self._generation()
             try:
-                return self._run(q, restriction, results)
+                return self._run(q, frozenset(access), wanted, results)
             except Exception as error:
                 if attempt == 2:
                     raise
                 self._recover(error, generation)
 
-    def _run(self, q, restriction, results: SearchResults) -> SearchResults:
-        searcher = self._searcher()
-        page, per_page = results.page, results.per_page
-        hits = searcher.search(q, filter=restriction, limit=page * per_page, terms=True)
-        matched = set(hits.docs())
+    def _run(self, q, access: frozenset, filters: dict, results: SearchResults) -> SearchResults:
+        state = self._state()
+        # Every permitted match, as a set of document numbers: the count and
+        # the facets come from it, and only the page's hits are scored in order.
+        matched = state.docs(q) & state.allowed(access, filters)
         results.total = len(matched)
-        results.facets = self._facets(searcher, matched)
-        last = max(1, -(-results.total // per_page))
-        if page > last:
-            results.page = page = last
-            hits = searcher.search(q, filter=restriction, limit=page * per_page, terms=True)
-        hits.fragmenter = FirstPassageFragmenter(maxchars=240, surround=90)
-        hits.formatter = EscapingFormatter()
-        hits.order = highlight.FIRST
+        results.facets = state.facets(matched)
+        if not matched:
+            return results
+        per_page = results.per_page
+        results.page = page = min(results.page, -(-results.total // per_page))
+        # On documents known to match the whole query, the sum of the scores
+        # of its positive parts is the score of the query itself; Whoosh
+        # walks a flat union of them several times faster than nested groups.
+        units = scoring_units(q)
+        scored = query.Or(units) if len(units) > 1 else (units[0] if units else q)
+        hits = state.searcher.search(scored, filter=matched, limit=page * per_page)
+        words = {}
+        for name in ("content", "summary"):
+            words[name] = frozenset(text.decode("utf-8") for field, text in hits.query_terms(expand=True, fieldname=name) if field == name)
         for hit in hits[(page - 1) * per_page : page * per_page]:
-            results.hits.append(self._hit(hit))
+            results.hits.append(self._hit(hit, words))
         return results
 
-    def _facets(self, searcher, matched) -> dict:
-        counters = {name: Counter() for name in FACETS}
-        if matched:
-            for name in ("kind", "type", "territory_id", "year"):
-                counters[name] = self._column_counts(searcher, name, matched)
-            reader = searcher.reader()
-            for axis in reader.lexicon("axes"):
-                docs = set(searcher.postings("axes", axis).all_ids())
-                n = len(docs & matched) if len(docs) > len(matched) else sum(1 for d in docs if d in matched)
-                if n:
-                    counters["axes"][int(axis.decode())] = n
-        facets = {}
-        for name, counter in counters.items():
-            values = []
-            for value, count in counter.items():
-                if value in (None, ""):
-                    continue
-                if name in ("territory_id", "year") and not isinstance(value, int):
-                    value = int(value)
-                values.append((value, count))
-            values.sort(key=lambda vc: (-vc[1], str(vc[0])))
-            facets[name] = values
-        return facets
-
-    @staticmethod
-    def _column_counts(searcher, name, matched) -> Counter:
-        counter = Counter()
-        for sub, offset in searcher.leaf_searchers():
-            reader = sub.reader()
-            if not reader.has_column(name):
-                continue
-            column = reader.column_reader(name, translate=True)
-            last = offset + reader.doc_count_all()
-            for docnum in matched:
-                if offset <= docnum < last:
-                    counter[column[docnum - offset]] += 1
-        return counter
-
-    def _hit(self, hit) -> SearchHit:
+    def _hit(self, hit, words: dict[str, frozenset]) -> SearchHit:
         fields = hit.fields()
         snippet = ""
         for name in ("content", "summary"):
-            if fields.get(name):
-                try:
-                    snippet = hit.highlights(name, top=1)
-                except Exception:
-                    snippet = ""
-                if snippet:
-                    break
+            snippet = passage(fields.get(name) or "", words.get(name, frozenset()))
+            if snippet:
+                break
         if not snippet:
-            plain = fields.get("summary") or fields.get("content") or ""
-            snippet = html.escape(_shorten(plain, 240))
+            snippet = html.escape(_shorten(fields.get("summary") or fields.get("content") or "", PASSAGE_CHARS))
         axes = tuple(int(a) for a in (fields.get("axes") or "").split(",") if a.strip().isdigit())
         return SearchHit(
             key=fields["key"],
@@ -576,6 +595,141 @@ class WhooshEngine(SearchEngine):
             year=int(fields["year"]) if fields.get("year") else None,
             score=float(hit.score or 0.0),
         )
+
+
+class _SearcherState:
+    """A searcher, and what a query needs that depends only on the index:
+    the documents each access set may see, the facet values of every
+    document. Computed once per version of the index, then reused."""
+
+    MAX_CACHED_ACCESS_SETS = 64
+    MAX_CACHED_DOC_NUMBERS = 500_000
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self._terms: OrderedDict = OrderedDict()
+        self._terms_size = 0
+        self._allowed: dict = {}
+        self._values: dict[str, list] = {}
+        self._axes: dict[int, set] | None = None
+        self._live: set | None = None
+
+    def live(self) -> set:
+        if self._live is None:
+            self._live = set(self.searcher.reader().all_doc_ids())
+        return self._live
+
+    def term_docs(self, fieldname: str, text) -> frozenset:
+        if fieldname not in self.searcher.schema:
+            return frozenset()
+        btext = text if isinstance(text, bytes) else self.searcher.schema[fieldname].to_bytes(text)
+        key = (fieldname, btext)
+        docs = self._terms.get(key)
+        if docs is not None:
+            self._terms.move_to_end(key)
+            return docs
+        found = set()
+        for sub, offset in self.searcher.leaf_searchers():
+            reader = sub.reader()
+            if key not in reader:
+                continue
+            ids = reader.postings(fieldname, btext).all_ids()
+            found.update(ids if not offset else (i + offset for i in ids))
+        docs = frozenset(found)
+        # The words people search for again (and the access tokens) stay at
+        # hand, within a bounded number of document numbers.
+        self._terms[key] = docs
+        self._terms_size += len(docs)
+        while self._terms_size > self.MAX_CACHED_DOC_NUMBERS and len(self._terms) > 1:
+            _, dropped = self._terms.popitem(last=False)
+            self._terms_size -= len(dropped)
+        return docs
+
+    def docs(self, q) -> set:
+        """The documents matching ``q``, with set operations where possible
+        (much cheaper than letting Whoosh walk its matchers)."""
+        if isinstance(q, query.Term):
+            return self.term_docs(q.fieldname, q.text)
+        if isinstance(q, query.Or):
+            docs = set()
+            for sub in q.subqueries:
+                docs |= self.docs(sub)
+            return docs
+        if isinstance(q, query.And):
+            parts = sorted((self.docs(sub) for sub in q.subqueries), key=len)
+            if not parts:
+                return set()
+            docs = parts[0]
+            for part in parts[1:]:
+                docs = docs & part
+            return docs
+        if isinstance(q, query.AndNot):
+            return self.docs(q.a) - self.docs(q.b)
+        if isinstance(q, query.Require):
+            return self.docs(q.a) & self.docs(q.b)
+        if isinstance(q, query.AndMaybe):
+            return self.docs(q.a)
+        if isinstance(q, query.Not):
+            return self.live() - self.docs(q.query)
+        if isinstance(q, query.Prefix | query.Wildcard):
+            docs = set()
+            for btext in q._btexts(self.searcher.reader()):
+                docs |= self.term_docs(q.fieldname, btext)
+            return docs
+        if isinstance(q, type(query.NullQuery)):
+            return set()
+        return set(self.searcher.docs_for_query(q))
+
+    def allowed(self, access: frozenset, filters: dict) -> set:
+        key = (access, tuple(sorted(filters.items())))
+        docs = self._allowed.get(key)
+        if docs is None:
+            docs = set()
+            for token in access:
+                docs |= self.term_docs("access", token)
+            docs &= self.live()
+            for name, value in filters.items():
+                docs &= self.term_docs(name, value)
+            if len(self._allowed) >= self.MAX_CACHED_ACCESS_SETS:
+                self._allowed.clear()
+            self._allowed[key] = docs
+        return docs
+
+    def _column(self, name: str) -> list:
+        values = self._values.get(name)
+        if values is None:
+            values = []
+            for sub, _ in self.searcher.leaf_searchers():
+                reader = sub.reader()
+                if reader.has_column(name):
+                    values.extend(reader.column_reader(name, translate=True))
+                else:
+                    values.extend([None] * reader.doc_count_all())
+            self._values[name] = values
+        return values
+
+    def facets(self, matched: set) -> dict:
+        counters = {}
+        for name in ("kind", "type", "territory_id", "year"):
+            values = self._column(name)
+            counters[name] = Counter(values[d] for d in matched)
+        if self._axes is None:
+            self._axes = {}
+            for btext in self.searcher.reader().lexicon("axes"):
+                self._axes[int(btext.decode())] = self.term_docs("axes", btext)
+        counters["axes"] = Counter({axis: len(docs & matched) for axis, docs in self._axes.items()})
+        facets = {}
+        for name in FACETS:
+            values = []
+            for value, count in counters[name].items():
+                if value in (None, "") or not count:
+                    continue
+                if name in ("territory_id", "year"):
+                    value = int(value)
+                values.append((value, count))
+            values.sort(key=lambda vc: (-vc[1], str(vc[0])))
+            facets[name] = values
+        return facets
 
 
 def _shorten(text: str, length: int) -> str:
