@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from extranet.admin.views import bp as admin_bp
     from extranet.auth.views import bp as auth_bp
     from extranet.home.views import bp as home_bp
+    from extranet.search.views import bp as search_bp
     from extranet.territories.views import bp as territories_bp
     from extranet.toolbox.views import bp as toolbox_bp
 
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(territories_bp, url_prefix="/territories")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(search_bp, url_prefix="/search")
     app.register_blueprint(toolbox_bp, url_prefix="/toolbox")
 
 

@@ -56,3 +56,18 @@ def create_admin(email, password, name):
         raise click.BadParameter(f"an account or a pending invitation already uses {email}.", param_hint="--email") from None
     db.session.commit()
     click.echo(f"Administrator {user.email} created.")
+
+
+@extranet_cli.command("reindex")
+def reindex():
+    """Rebuild the search index from the database."""
+    from flask import current_app
+
+    from extranet.search import all_entries, get_engine
+    from extranet.search.entries import count_all
+
+    engine = get_engine(current_app)
+    expected = count_all(db.session)
+    with click.progressbar(length=expected, label="Indexing", show_pos=True) as bar:
+        count = engine.rebuild(all_entries(db.session), progress=bar.update)
+    click.echo(f"Search index rebuilt: {count} entries.")

@@ -180,12 +180,15 @@ def test_french_by_default_english_on_request(client, logged_in):
 def test_coming_soon_sections_are_honest(client, logged_in):
     logged_in("member")
     html = client.get("/").get_data(as_text=True)
-    for section in ("groups", "agenda", "roadmaps", "search"):
+    for section in ("groups", "agenda", "roadmaps"):
         assert f"/coming-soon/{section}" in html
         assert client.get(f"/coming-soon/{section}").status_code == 200
     # The toolbox is built: the menu and the home card lead to it, and its "coming soon" page is gone.
     assert 'href="/toolbox/"' in html
     assert client.get("/coming-soon/toolbox").status_code == 404
+    # Search is built: the menu leads to it, and its "coming soon" page is gone.
+    assert 'href="/search"' in html
+    assert client.get("/coming-soon/search").status_code == 404
 
 
 def test_models_and_migrations_agree(app):

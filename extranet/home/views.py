@@ -16,7 +16,6 @@ UPCOMING_SECTIONS = {
     "groups": _l("Working groups"),
     "agenda": _l("Agenda"),
     "roadmaps": _l("Roadmaps"),
-    "search": _l("Search"),
 }
 
 

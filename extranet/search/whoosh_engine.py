@@ -123,6 +123,26 @@ PASSAGE_CHARS = 240
 _WINDOW_BEFORE, _WINDOW_AFTER = 160, 320
 
 
+def _word_start(window: str, position: int, cut: bool) -> int:
+    space = max(window.rfind(" ", 0, position), window.rfind("\n", 0, position))
+    if space == -1:
+        if not cut:
+            return 0
+        space = window.find(" ", position)  # the window begins inside a word
+        return space + 1 if space != -1 else position
+    return space + 1 if position - space <= 6 else position
+
+
+def _word_end(window: str, position: int, cut: bool) -> int:
+    spaces = [i for i in (window.find(" ", position), window.find("\n", position)) if i != -1]
+    if not spaces:
+        if not cut:
+            return len(window)
+        space = window.rfind(" ", 0, position)  # the window ends inside a word
+        return space if space != -1 else position
+    return min(spaces) if min(spaces) - position <= 6 else position
+
+
 def passage(text: str, words: frozenset[str], *, tries: int = 8) -> str:
     """An HTML passage of ``text`` around its first word whose analysed form
     is in ``words``, that word in <mark>; "" when none is found."""
@@ -143,18 +163,13 @@ def passage(text: str, words: frozenset[str], *, tries: int = 8) -> str:
         fragment = next(iter(fragmenter.fragment_tokens(window, tokens)), None)
         if fragment is None:
             continue
-        # Cut at a space rather than in the middle of a word.
-        if start + fragment.startchar > 0:
-            space = window.find(" ", fragment.startchar, fragment.matches[0].startchar if fragment.matches else fragment.endchar)
-            if space != -1:
-                fragment.startchar = space + 1
-        if start + fragment.endchar < len(text):
-            space = window.rfind(" ", fragment.matches[-1].endchar if fragment.matches else fragment.startchar, fragment.endchar)
-            if space != -1:
-                fragment.endchar = space
+        # Tokens leave out punctuation around them: take it back, up to the
+        # neighbouring spaces; a word cut by the window's edge is dropped.
+        fragment.startchar = _word_start(window, fragment.startchar, cut=start > 0)
+        fragment.endchar = _word_end(window, fragment.endchar, cut=end < len(text))
         body = formatter.format_fragment(fragment).strip()
-        prefix = "… " if start + fragment.startchar > 0 else ""
-        suffix = " …" if start + fragment.endchar < len(text) else ""
+        prefix = "… " if text[: start + fragment.startchar].strip() else ""
+        suffix = " …" if text[start + fragment.endchar :].strip() else ""
         return prefix + body + suffix
     return ""
 
