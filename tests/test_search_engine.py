@@ -267,3 +267,16 @@ def test_processes_writing_at_once_lose_nothing(tmp_path):
     results = eng.query("concurrence", access=NETWORK, per_page=100)
     assert results.total == workers * count
     assert set(keys(results)) == {f"w{w}-{i}" for w in range(workers) for i in range(count)}
+
+
+def test_many_small_commits_keep_few_segments(engine):
+    from extranet.search.whoosh_engine import MERGE_FACTOR
+
+    eng = engine()
+    for i in range(35):
+        eng.index([entry(f"s{i}", title=f"Fiche {i}", content="segment")])
+    eng.index([entry("s3", title="Fiche remplacée", content="autre")])
+    eng.remove(["s4"])
+    assert len(eng._open()._segments()) < MERGE_FACTOR
+    results = eng.query("segment", access=NETWORK, per_page=100)
+    assert results.total == 33 and {"s3", "s4"}.isdisjoint(keys(results))

@@ -29,6 +29,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.lang import stopwords_for_language
+from whoosh.reading import SegmentReader
 from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
 
@@ -267,6 +268,30 @@ def scoring_units(q) -> list:
     return [q]
 
 
+MERGE_FACTOR = 10
+
+
+def merge_tiers(writer, segments):
+    """Merge policy for commits of a few entries: segments are grouped by
+    size (1-9 entries, 10-99, ...) and a group is merged only once it has
+    MERGE_FACTOR segments, so each entry is rewritten a few times in its life
+    instead of at almost every commit (Whoosh's default); a full reindex
+    leaves a single segment."""
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tiers.setdefault(len(str(max(1, segment.doc_count_all()))), []).append(segment)
+    for tier in sorted(tiers):
+        group = tiers[tier]
+        if len(group) >= MERGE_FACTOR:
+            for segment in group:
+                reader = SegmentReader(writer.storage, writer.schema, segment)
+                writer.add_reader(reader)
+                reader.close()
+            merged = {id(segment) for segment in group}
+            return [segment for segment in segments if id(segment) not in merged]
+    return segments
+
+
 # --- The engine -------------------------------------------------------------------
 
 
@@ -274,6 +299,7 @@ class WhooshEngine(SearchEngine):
     # Kept from the content for the snippet: enough for the passage around a
     # match in the first pages, small enough to read fast.
     STORED_CONTENT_CHARS = 20_000
+    USE_MMAP = False
     # The writer lock: how long one attempt waits, and how long in all.
     LOCK_TIMEOUT = 1.0
     WRITE_DEADLINE = 60.0
@@ -314,7 +340,7 @@ class WhooshEngine(SearchEngine):
     def _storage(self) -> FileStorage:
         # No mmap: a file replaced under our feet then raises an error we
         # recover from instead of a SIGBUS that kills the worker.
-        return FileStorage(str(self.path), supports_mmap=False)
+        return FileStorage(str(self.path), supports_mmap=self.USE_MMAP)
 
     def _open(self):
         with self._ix_lock:
@@ -398,7 +424,7 @@ class WhooshEngine(SearchEngine):
                 continue
             try:
                 change(writer)
-                writer.commit()
+                writer.commit(mergetype=merge_tiers)
                 return
             except Exception as error:
                 writer.cancel()
