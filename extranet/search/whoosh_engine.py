@@ -313,6 +313,8 @@ class WhooshEngine(SearchEngine):
         self._ix_lock = threading.RLock()
         self._local = threading.local()
         self._exclusive_depth = 0
+        # Bumped whenever the directory is replaced: every thread's searcher is then stale.
+        self._epoch = 0
 
     # -- opening, and rebuilding what is missing or broken -----------------------
 
@@ -351,20 +353,19 @@ class WhooshEngine(SearchEngine):
                     self._recover(error)
             return self._ix
 
-    def _recover(self, error: Exception, broken_generation: int | None = None) -> None:
-        """Make a fresh index from the database, under a cross-process lock so
-        that several workers finding the index broken rebuild it only once:
-        whoever waited finds it repaired (a newer generation) and just opens it."""
+    def _recover(self, error: Exception) -> None:
+        """After ``error``: reopen the index if it reads well (another worker
+        may have repaired it, or the error had another cause), else make a
+        fresh one from the database. Under a cross-process lock, so that
+        several workers finding it broken rebuild it only once."""
         with self._ix_lock, self._exclusive():
             self._forget_searchers()
             self._ix = None
             try:
                 ix = self._storage().open_index(schema=self.schema)
-                if broken_generation is None or ix.latest_generation() != broken_generation:
-                    with ix.searcher() as searcher:
-                        searcher.search(query.Every(), limit=1)
-                    self._ix = ix
-                    return
+                _check(ix)
+                self._ix = ix
+                return
             except Exception:
                 pass
             log.warning("Search index at %s is missing or unreadable (%r): rebuilding it from the database", self.path, error)
@@ -377,12 +378,6 @@ class WhooshEngine(SearchEngine):
                 shutil.rmtree(self.path, ignore_errors=True)
                 raise
             log.warning("Search index rebuilt from the database: %d entries", count)
-
-    def _generation(self) -> int | None:
-        try:
-            return self._ix.latest_generation() if self._ix is not None else None
-        except Exception:
-            return None
 
     def _entries_from_database(self) -> Iterable[SearchEntry]:
         from extranet.extensions import db
@@ -412,7 +407,6 @@ class WhooshEngine(SearchEngine):
     def _write(self, change: Callable) -> None:
         for attempt in (1, 2):
             ix = self._open()
-            generation = self._generation()
             try:
                 writer = self._writer(ix)
             except LockError:
@@ -420,7 +414,7 @@ class WhooshEngine(SearchEngine):
             except Exception as error:
                 if attempt == 2:
                     raise
-                self._recover(error, generation)
+                self._recover(error)
                 continue
             try:
                 change(writer)
@@ -430,7 +424,7 @@ class WhooshEngine(SearchEngine):
                 writer.cancel()
                 if attempt == 2:
                     raise
-                self._recover(error, generation)
+                self._recover(error)
 
     def _document(self, entry: SearchEntry) -> dict:
         date = entry.date
@@ -459,13 +453,13 @@ class WhooshEngine(SearchEngine):
         return doc
 
     def index(self, entries: Iterable[SearchEntry]) -> None:
-        entries = list(entries)
-        if not entries:
+        documents = [self._document(entry) for entry in entries]
+        if not documents:
             return
 
         def change(writer):
-            for entry in entries:
-                writer.update_document(**self._document(entry))
+            for document in documents:
+                writer.update_document(**document)
 
         self._write(change)
 
@@ -510,6 +504,7 @@ class WhooshEngine(SearchEngine):
                 except Exception:
                     pass
             self._forget_searchers()
+            self._epoch += 1
             shutil.rmtree(self.path, ignore_errors=True)
             self.path.mkdir(parents=True, exist_ok=True)
             self._ix = self._storage().create_index(self.schema)
@@ -549,13 +544,15 @@ class WhooshEngine(SearchEngine):
         """This thread's searcher (and what was computed over it), reopened
         only when the index has changed."""
         state = getattr(self._local, "state", None)
-        if state is not None and not state.searcher.up_to_date():
+        if state is not None and (state.epoch != self._epoch or not state.searcher.up_to_date()):
             # A whole new searcher, not searcher.refresh(): that one reuses
             # the readers of unchanged segments and so misses deletions.
             self._forget_searchers()
             state = None
         if state is None:
+            epoch = self._epoch
             state = self._local.state = _SearcherState(self._open().searcher())
+            state.epoch = epoch
         return state
 
     def parse(self, text: str) -> tuple[query.Query | None, bool]:
@@ -582,13 +579,12 @@ class WhooshEngine(SearchEngine):
             return results
         wanted = {name: str(value) for name, value in (filters or {}).items() if name in FACETS and value not in (None, "")}
         for attempt in (1, 2):
-            generation = self._generation()
             try:
                 return self._run(q, frozenset(access), wanted, results)
             except Exception as error:
                 if attempt == 2:
                     raise
-                self._recover(error, generation)
+                self._recover(error)
 
     def _run(self, q, access: frozenset, filters: dict, results: SearchResults) -> SearchResults:
         state = self._state()
@@ -648,6 +644,7 @@ class _SearcherState:
 
     def __init__(self, searcher):
         self.searcher = searcher
+        self.epoch = 0
         self._terms: OrderedDict = OrderedDict()
         self._terms_size = 0
         self._allowed: dict = {}
@@ -771,6 +768,21 @@ class _SearcherState:
             values.sort(key=lambda vc: (-vc[1], str(vc[0])))
             facets[name] = values
         return facets
+
+
+def _check(ix) -> None:
+    """Read a little of every kind of file of the index; raises if one is damaged."""
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        count = searcher.doc_count_all()
+        for docnum in {0, count - 1} if count else ():
+            searcher.stored_fields(docnum)
+        for fieldname in ("key", "access", "content"):
+            for btext in itertools.islice(reader.lexicon(fieldname), 3):
+                list(reader.postings(fieldname, btext).all_ids())
+        for name in ("kind", "date"):
+            if reader.has_column(name) and count:
+                reader.column_reader(name)[count - 1]
 
 
 def _shorten(text: str, length: int) -> str:
