@@ -273,3 +273,29 @@ def test_invalid_syntax_and_no_results_are_explained(app, client, logged_in, kin
 def test_odd_requests_never_fail(client, logged_in, query_string):
     logged_in("member")
     assert client.get("/search?" + query_string).status_code == 200
+
+
+@pytest.mark.browser
+def test_search_from_the_header_in_a_browser(app, live_server, page, make_user, kinds):
+    from .conftest import PASSWORD
+
+    add(app, note("b1", "Guide de la colocation", "Une colocation <script>window.pwned = 1</script> solidaire.", type="guide", year=2024))
+    user = make_user("member")
+    page.goto(live_server.url + "/auth/login")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.wait_for_url(live_server.url + "/")
+
+    field = page.locator("#header-search-input")
+    assert field.is_visible()
+    field.fill("colocation")
+    field.press("Enter")
+    page.wait_for_url("**/search?q=colocation")
+    assert page.get_by_role("status").inner_text().startswith("1")
+    assert page.locator("mark").first.inner_text() == "colocation"
+    assert page.evaluate("window.pwned") is None
+    page.get_by_role("link", name="2024 (1)").click()
+    page.wait_for_url("**year=2024**")
+    assert page.locator(".extranet-search-hit").count() == 1
+    assert page.csp_violations == []
