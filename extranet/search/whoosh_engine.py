@@ -368,10 +368,7 @@ class WhooshEngine(SearchEngine):
                 return
             except Exception:
                 pass
-            if self.path.exists():
-                log.warning("Search index at %s is unreadable (%r): rebuilding it from the database", self.path, error)
-            else:
-                log.info("No search index at %s yet: building it from the database", self.path)
+            log.warning("Search index at %s is missing or unreadable (%r): rebuilding it from the database", self.path, error)
             ix = self._fresh()
             try:
                 count = self._fill(ix, self._entries_from_database())
