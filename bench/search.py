@@ -30,7 +30,7 @@ from extranet.search.whoosh_engine import FRENCH_STOPWORDS, WhooshEngine, fold  
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
-QUERY_P50_TARGET_MS = 20
+QUERY_P50_TARGET_MS = 50  # the issue bounds the p95; the median can only be lower
 QUERY_P95_TARGET_MS = 50
 PDF_TARGET_PER_S = 30
 
