@@ -987,3 +987,28 @@ def test_share_read_and_delete_in_a_browser(live_server, page, person, app):
     page.wait_for_url(live_server.url + "/toolbox/")
     assert "The toolbox is empty for now" in page.inner_text("main")
     assert page.csp_violations == []
+
+
+def test_search_never_keeps_a_visibility_older_than_the_database(app, person, make_document):
+    """Two requests on one document: the later commit must not bring back the
+    wider visibility its request loaded before the other one restricted it."""
+    from extranet.permissions import access_tokens
+    from extranet.search import get_engine
+
+    author = person("member", territory="lyon")
+    reader = person("member", territory="cher")
+    document_id = make_document(author, title="Compte rendu confidentiel sur la maraude")
+    with app.app_context():
+        stale_session = db.session  # request B: loads the document, network-wide
+        stale = stale_session.get(Document, document_id)
+        assert stale.visibility == Visibility.NETWORK
+        with app.app_context():  # request A: restricts it and commits first
+            db.session.get(Document, document_id).visibility = Visibility.NATIONAL
+            db.session.commit()
+        stale.summary = "Résumé revu"  # request B commits later, from its old copy
+        stale_session.commit()
+    with app.app_context():
+        reader_user = db.session.get(User, reader.id)
+        hits = get_engine(app).query("maraude", access=access_tokens(reader_user)).hits
+        assert db.session.get(Document, document_id).visibility == Visibility.NATIONAL
+    assert hits == []

@@ -53,6 +53,11 @@ class SearchEngine(ABC):
         """Forget these keys; unknown keys are ignored."""
 
     @abstractmethod
+    def refresh(self, keys: Iterable[str], load: Callable[[list[str]], dict]) -> None:
+        """Replace these keys by what ``load(keys)`` returns ({key: entry, or None
+        to remove}), calling it while holding the index's write lock."""
+
+    @abstractmethod
     def query(
         self,
         text: str,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -97,39 +97,52 @@ def count_all(session) -> int:
 
 @event.listens_for(Session, "after_flush")
 def _collect(session, flush_context):
+    """Note which registered rows changed: their model and primary key. Their
+    entries are built after the commit, from the database (see _apply)."""
     if not _registry:
         return
     pending = session.info.setdefault(_PENDING_KEY, {})
     deleted = set(session.deleted)
-    touched = list(session.new) + list(session.dirty)
-    for obj in deleted:
-        spec = _registered(obj)
-        if spec is not None:
-            pending[spec[0](obj)] = None
-    for obj in touched + list(deleted):
+    changed = list(session.new) + list(session.dirty) + list(deleted)
+    for obj in list(changed):
         parents = next((p for m, p in _dependents.items() if isinstance(obj, m)), None)
         if parents is not None:
-            touched.extend(p for p in parents(obj) if p is not None and p not in deleted)
-    for obj in touched:
-        if obj in deleted:
-            continue
+            changed.extend(p for p in parents(obj) if p is not None)
+    for obj in changed:
         spec = _registered(obj)
-        if spec is not None:
-            key, to_entry, _ = spec
-            pending[key(obj)] = to_entry(obj)
+        if spec is None:
+            continue
+        # New rows are not "persistent" yet at this point, but their key is known.
+        identity = tuple(inspect(obj).mapper.primary_key_from_instance(obj))
+        if None not in identity:
+            pending[spec[0](obj)] = (type(obj), identity)
 
 
 @event.listens_for(Session, "after_commit")
 def _apply(session):
+    """Bring the changed entries in step with what is now committed.
+
+    The rows are read again in a session of their own, by the engine while it
+    holds its write lock: of two commits touching the same row, the later
+    reader writes last, so the index never keeps an older state (such as a
+    visibility since restricted) than the database."""
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
+    from extranet.extensions import db
     from extranet.search.engine import get_engine
 
+    def load(keys) -> dict:
+        entries = {}
+        with Session(db.engine) as fresh:
+            for key in keys:
+                model, identity = pending[key]
+                obj = fresh.get(model, identity)
+                entries[key] = _registered(obj)[1](obj) if obj is not None else None
+        return entries
+
     try:
-        engine = get_engine(current_app)
-        engine.remove([key for key, entry in pending.items() if entry is None])
-        engine.index([entry for entry in pending.values() if entry is not None])
+        get_engine(current_app).refresh(list(pending), load)
     except Exception:
         # The commit stands; `flask extranet reindex` brings the index back in step.
         log.exception("Search index not updated for %d change(s)", len(pending))

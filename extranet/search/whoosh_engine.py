@@ -463,6 +463,21 @@ class WhooshEngine(SearchEngine):
 
         self._write(change)
 
+    def refresh(self, keys: Iterable[str], load: Callable[[list[str]], dict]) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+
+        def change(writer):
+            # Read under the writer lock: see entries._apply.
+            for key, entry in load(keys).items():
+                if entry is None:
+                    writer.delete_by_term("key", key)
+                else:
+                    writer.update_document(**self._document(entry))
+
+        self._write(change)
+
     def remove(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if not keys:
