@@ -74,6 +74,9 @@ class StagedFile:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_file():
             self.discard()
+            # Marks the file as in use: a deletion committing meanwhile leaves
+            # recent files alone (see _remove_after_commit).
+            os.utime(target)
         else:
             os.replace(self.path, target)
         return target
@@ -156,11 +159,18 @@ def remove_after_commit(sha256s) -> None:
     db.session.info.setdefault(_REMOVE_KEY, set()).update(sha256s)
 
 
+# A stored file kept or reused this recently may belong to an upload not yet
+# committed; its removal is left to `flask toolbox clean-files`.
+IN_USE_SECONDS = 3600
+
+
 @event.listens_for(Session, "after_commit")
 def _remove_after_commit(session):
     for sha256 in session.info.pop(_REMOVE_KEY, ()):
         try:
-            path_for(sha256).unlink(missing_ok=True)
+            path = path_for(sha256)
+            if path.is_file() and time.time() - path.stat().st_mtime >= IN_USE_SECONDS:
+                path.unlink(missing_ok=True)
         except (OSError, ValueError):
             log.exception("Could not remove stored file %s", sha256)
 

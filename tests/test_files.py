@@ -4,6 +4,7 @@ storage, on real files made by ``tests/files.py``."""
 import io
 import logging
 import os
+import time
 
 import pytest
 
@@ -253,6 +254,12 @@ def test_removal_waits_for_the_commit(bare_app, tmp_path):
     db.session.execute(db.text("SELECT 1"))
     db.session.rollback()
     assert storage.exists(digest)  # rolled back: kept
+    storage.remove_after_commit([digest])
+    db.session.execute(db.text("SELECT 1"))
+    db.session.commit()
+    assert storage.exists(digest)  # just stored: maybe an upload in progress reuses it
+    past = time.time() - storage.IN_USE_SECONDS - 1
+    os.utime(storage.path_for(digest), (past, past))
     storage.remove_after_commit([digest])
     db.session.execute(db.text("SELECT 1"))
     db.session.commit()

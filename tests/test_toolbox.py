@@ -668,6 +668,7 @@ def test_delete_removes_the_document_and_its_unshared_files(app, client, as_):
     client.post(f"/toolbox/{document_id}/versions/new", data={"note": "v2", "file": (io.BytesIO(make.odt()), "v2.odt")},
                 content_type="multipart/form-data")
     assert len(stored_files(app)) == 2
+    age_files(app, hours=2)  # files used by no upload in progress
 
     page = client.get(f"/toolbox/{document_id}").get_data(as_text=True)
     assert 'aria-controls="confirm-delete"' in page and f'action="/toolbox/{document_id}/delete"' in page
@@ -680,6 +681,28 @@ def test_delete_removes_the_document_and_its_unshared_files(app, client, as_):
     files = stored_files(app)
     assert len(files) == 1 and files[0].read_bytes() == shared
     assert client.get(f"/toolbox/{kept_id}/download").data == shared
+
+
+def age_files(app, hours):
+    import os
+    import time
+
+    for path in stored_files(app):
+        past = time.time() - hours * 3600
+        os.utime(path, (past, past))
+
+
+def test_deletion_spares_a_file_an_upload_in_progress_is_reusing(app, client, as_):
+    """Files are shared by content: a document deleted while someone uploads the
+    same content must not take that person's file away before their commit."""
+    as_("member")
+    content = make.pdf("contenu en cours de dépôt")
+    document_id = document_id_from(publish(client, app, content, name="Ancien.pdf", title="Ancien"))
+    age_files(app, hours=2)
+    with app.app_context(), app.test_request_context():
+        services.receive_upload(io.BytesIO(content), "Nouveau.pdf", 10**8).staged.keep()  # the other upload keeps it, not yet committed
+    client.post(f"/toolbox/{document_id}/delete")
+    assert [p.read_bytes() for p in stored_files(app)] == [content]
 
 
 # --- Browsing ---------------------------------------------------------------------------------------
