@@ -280,3 +280,13 @@ def test_many_small_commits_keep_few_segments(engine):
     assert len(eng._open()._segments()) < MERGE_FACTOR
     results = eng.query("segment", access=NETWORK, per_page=100)
     assert results.total == 33 and {"s3", "s4"}.isdisjoint(keys(results))
+
+
+@pytest.mark.parametrize("text", ["a*", "de?", "a* OR b* OR c* OR d*", "l* p*"])
+def test_short_wildcards_are_searched_as_plain_words(text):
+    """A wildcard on one or two letters would read most of the index: the
+    words are searched as typed instead (bounded work, still an answer)."""
+    from extranet.search.whoosh_engine import syntax_problem
+
+    assert syntax_problem(text)
+    assert not syntax_problem("accompagn*")

@@ -181,6 +181,11 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ET", "OU", "SAUF"}
 _WORD = re.compile(r"\w+")
 
 
+# A wildcard needs this many letters before it, and reads at most this many words.
+MIN_WILDCARD_PREFIX = 3
+MAX_WILDCARD_EXPANSION = 500
+
+
 def syntax_problem(text: str) -> bool:
     """True when ``text`` is not a query a person meant as written: an unmatched
     quote or bracket, an operator with nothing on one side, a bare wildcard."""
@@ -210,6 +215,8 @@ def syntax_problem(text: str) -> bool:
                 return True  # "*", "-", "+", "?" alone
             if bare[0] in "*?":
                 return True  # a leading wildcard would read the whole lexicon
+            if ("*" in bare or "?" in bare) and len(re.split(r"[*?]", bare, maxsplit=1)[0]) < MIN_WILDCARD_PREFIX:
+                return True  # "a*" or "de?" would read most of it
         elif token == "(" and nxt == ")":
             return True
         previous = token
@@ -726,7 +733,9 @@ class _SearcherState:
             return self.live() - self.docs(q.query)
         if isinstance(q, query.Prefix | query.Wildcard):
             docs = set()
-            for btext in q._btexts(self.searcher.reader()):
+            for n, btext in enumerate(q._btexts(self.searcher.reader())):
+                if n >= MAX_WILDCARD_EXPANSION:
+                    break  # bounded work for one word of a query
                 docs |= self.term_docs(q.fieldname, btext)
             return docs
         if isinstance(q, type(query.NullQuery)):
