@@ -162,9 +162,15 @@ def can_delete_document(user, document) -> bool:
     return can_edit_document(user, document)
 
 
-def can_choose_visibility(user, visibility) -> bool:
-    """Anyone may share with the whole network or with the national team only."""
-    return _active(user) and str(visibility) in ("network", "national")
+def can_choose_visibility(user, visibility, document=None) -> bool:
+    """Anyone may share with the whole network or with the national team only,
+    but not restrict to the national team someone else's document they could
+    then no longer open (a coordinator editing a member's document)."""
+    if not _active(user) or str(visibility) not in ("network", "national"):
+        return False
+    if str(visibility) == "national" and document is not None and not is_national(user):
+        return document.author_id == user.id
+    return True
 
 
 def template_globals() -> dict:

@@ -1035,3 +1035,28 @@ def test_search_never_keeps_a_visibility_older_than_the_database(app, person, ma
         hits = get_engine(app).query("maraude", access=access_tokens(reader_user)).hits
         assert db.session.get(Document, document_id).visibility == Visibility.NATIONAL
     assert hits == []
+
+
+def test_a_coordinator_cannot_hide_a_members_document_from_themselves(app, client, person, login, make_document):
+    """Restricting to the national team someone else's document would lock the
+    coordinator out of it at once: the option is not offered, and refused."""
+    member = person("member", territory="lyon")
+    coordinator = person("coordinator", territory="lyon")
+    document_id = make_document(member, title="Fiche du bailleur", territory="lyon")
+    login(coordinator)
+    form = client.get(f"/toolbox/{document_id}/edit").get_data(as_text=True)
+    assert 'value="national"' not in form
+    with app.app_context():
+        axes = [str(a) for a in db.session.scalars(select(Axis.id).where(Axis.number == 3))]
+    response = client.post(
+        f"/toolbox/{document_id}/edit",
+        data={"title": "Fiche du bailleur", "summary": "Résumé", "type": "guide", "axes": axes, "visibility": "national"},
+    )
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(Document, document_id).visibility == Visibility.NETWORK
+    # Its author may, and still sees it.
+    client.post("/auth/logout")
+    login(member)
+    form = client.get(f"/toolbox/{document_id}/edit").get_data(as_text=True)
+    assert 'value="national"' in form

@@ -100,9 +100,10 @@ def _axes(axis_ids) -> list[Axis]:
     return axes
 
 
-def _check_metadata(actor, *, type, territory_id, visibility, previous_visibility=None) -> None:
+def _check_metadata(actor, *, type, territory_id, visibility, document=None) -> None:
     # Keeping a visibility one could not choose (a group document, later) is not choosing it.
-    if visibility != previous_visibility and not can_choose_visibility(actor, visibility):
+    previous_visibility = document.visibility if document is not None else None
+    if visibility != previous_visibility and not can_choose_visibility(actor, visibility, document):
         raise ServiceError("visibility", field="visibility")
     DocumentType(type)
     if territory_id is not None and db.session.get(Territory, territory_id) is None:
@@ -161,7 +162,7 @@ def update_metadata(
     if not can_edit_document(actor, document):
         raise ServiceError("forbidden")
     visibility = Visibility(visibility)
-    _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, previous_visibility=document.visibility)
+    _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, document=document)
     axes = _axes(axis_ids)
     values = dict(
         title=title.strip(),

@@ -238,7 +238,7 @@ def _set_choices(form: DocumentForm, document: Document | None = None) -> None:
     form.axes.choices = [SelectChoice(a.id, f"{a.number}. {a.title}") for a in axes]
     form.axes_by_priority = _group_axes(axes)
     form.territory_id.choices = territory_choices(services.all_territories(), _("— No territory (national or several) —"))
-    visibilities = [v for v in Visibility if can_choose_visibility(current_user, v) or (document is not None and document.visibility == v)]
+    visibilities = [v for v in Visibility if can_choose_visibility(current_user, v, document) or (document is not None and document.visibility == v)]
     form.visibility.choices = [SelectChoice(v.value, VISIBILITY_LABELS[v]) for v in visibilities]
     form.visibility_hints = VISIBILITY_HINTS
 
