@@ -27,6 +27,9 @@ MAX_TEXT_CHARS = 1_000_000
 # Office files are ZIP archives: above this uncompressed size we do not try to
 # read them (a "ZIP bomb" would otherwise fill the memory of the server).
 MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
+# The XML parts the extractors parse are loaded whole, at tens of times their
+# size in memory: past this, the text is not extracted (the file is kept).
+MAX_XML_BYTES = 20 * 1024 * 1024
 # How much of a file is read to decide whether it is text.
 _CHUNK = 1024 * 1024
 
@@ -331,8 +334,11 @@ def extract_text(path: str | os.PathLike, fmt: FileFormat) -> Extraction:
     try:
         if fmt in (FileFormat.DOCX, FileFormat.XLSX, FileFormat.PPTX, FileFormat.ODT, FileFormat.ODS, FileFormat.ODP):
             with zipfile.ZipFile(path) as archive:
-                if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
+                members = archive.infolist()
+                if sum(info.file_size for info in members) > MAX_UNCOMPRESSED_BYTES:
                     return _failed(path, fmt, ExtractionError.TOO_LARGE, "uncompressed size over the limit")
+                if sum(info.file_size for info in members if info.filename.endswith(".xml")) > MAX_XML_BYTES:
+                    return _failed(path, fmt, ExtractionError.TOO_LARGE, "XML content over the limit")
         try:
             _EXTRACTORS[fmt](Path(path), buffer)
         except _Full:

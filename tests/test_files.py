@@ -272,3 +272,24 @@ def test_extracted_text_can_always_be_stored():
     buffer.add("a\ud800b\x00c")
     assert buffer.value() == "a?bc"
     buffer.value().encode("utf-8")
+
+
+def test_a_small_file_hiding_huge_xml_is_kept_but_not_extracted(tmp_path):
+    """A few kilobytes that unzip to tens of megabytes of XML would take
+    gigabytes to parse: the text is given up, with the reason."""
+    import zipfile
+
+    from docx import Document as WordDocument
+
+    source = tmp_path / "normal.docx"
+    WordDocument().save(source)
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + b"<w:p/>" * (files.MAX_XML_BYTES // 6 + 1))
+            out.writestr(item, data)
+    assert bomb.stat().st_size < 1024 * 1024
+    result = files.extract_text(bomb, FileFormat.DOCX)
+    assert result.text == "" and result.error == ExtractionError.TOO_LARGE
