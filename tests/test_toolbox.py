@@ -1060,3 +1060,32 @@ def test_a_coordinator_cannot_hide_a_members_document_from_themselves(app, clien
     login(member)
     form = client.get(f"/toolbox/{document_id}/edit").get_data(as_text=True)
     assert 'value="national"' in form
+
+
+@pytest.mark.parametrize("visibility", ["network", "national"])
+@pytest.mark.parametrize(
+    "viewer, sees_national",
+    [("author", True), ("member", False), ("coordinator-same", False), ("coordinator-other", False), ("animator", True), ("admin", True)],
+)
+def test_search_page_shows_hits_and_counts_only_to_readers(app, client, person, login, make_document, viewer, sees_national, visibility):
+    author = person("member", territory="lyon")
+    make_document(author, title="Diagnostic des squats", territory="lyon", visibility=visibility, type="study")
+    make_document(author, title="Diagnostic public", territory="lyon", visibility="network", type="guide")
+    user = {
+        "author": author,
+        "member": person("member", territory="lyon"),
+        "coordinator-same": person("coordinator", territory="lyon"),
+        "coordinator-other": person("coordinator", territory="cher"),
+        "animator": person("animator"),
+        "admin": person("admin"),
+    }[viewer]
+    login(user)
+    page = client.get("/search?q=diagnostic").get_data(as_text=True)
+    visible = visibility == "network" or sees_national
+    assert ("Diagnostic des squats" in page) == visible
+    assert "Diagnostic public" in page
+    # The type facet counts only what the viewer may open.
+    study = re.search(r"Study / evaluation[^<]*?\((\d+)\)|Study / evaluation</span>\s*<span[^>]*>(\d+)", page)
+    assert bool(study) == visible
+    direct = client.get("/search?q=squats").get_data(as_text=True)
+    assert ("Diagnostic des squats" in direct) == visible
