@@ -64,10 +64,12 @@ def reindex():
     from flask import current_app
 
     from extranet.search import all_entries, get_engine
-    from extranet.search.entries import count_all
+    from extranet.search.entries import count_all, flush_spool
 
     engine = get_engine(current_app)
     expected = count_all(db.session)
     with click.progressbar(length=expected, label="Indexing", show_pos=True) as bar:
         count = engine.rebuild(all_entries(db.session), progress=bar.update)
-    click.echo(f"Search index rebuilt: {count} entries.")
+    # Changes committed while the rebuild held the index wait in the spool.
+    spooled = flush_spool()
+    click.echo(f"Search index rebuilt: {count} entries" + (f", then {spooled} change(s) made meanwhile." if spooled else "."))

@@ -98,6 +98,50 @@ def test_commit_indexes_rollback_drops_delete_removes(app, territories_indexed):
     assert found(app, "essai") == []
 
 
+def test_changes_made_while_the_index_is_locked_are_not_lost(app, territories_indexed, runner, caplog):
+    """A full rebuild holds the index for minutes: commits meanwhile wait a
+    while, then spool their changes, which the next write (or the end of the
+    rebuild) applies."""
+    from extranet.search import get_engine
+
+    set_description(app, "lyon", "Une colocation solidaire.")
+    with app.app_context():
+        engine = get_engine(app)
+        engine.WRITE_DEADLINE, engine.LOCK_TIMEOUT = 0.2, 0.05
+        holder = engine._open().writer()  # as `reindex` in another process
+    try:
+        set_description(app, "lyon", "Une pension de famille.")
+        set_description(app, "cher", "Un bail glissant.")
+    finally:
+        holder.cancel()
+    assert any("spooled" in r.getMessage() for r in caplog.records)
+    assert found(app, "pension") == [] and found(app, "bail") == []
+    # The next write takes the spooled changes with it.
+    set_description(app, "paris", "Un accueil de jour.")
+    assert found(app, "pension") == [f"territory:{territory_id(app, 'lyon')}"]
+    assert found(app, "bail") == [f"territory:{territory_id(app, 'cher')}"]
+    assert found(app, "colocation") == []
+    assert list((Path(app.config["DATA_DIR"]) / "search-spool").iterdir()) == []
+
+
+def test_reindex_applies_the_changes_spooled_during_the_rebuild(app, territories_indexed, runner):
+    from extranet.search import get_engine
+
+    set_description(app, "lyon", "Une colocation solidaire.")
+    with app.app_context():
+        engine = get_engine(app)
+        engine.WRITE_DEADLINE, engine.LOCK_TIMEOUT = 0.2, 0.05
+        holder = engine._open().writer()
+    try:
+        set_description(app, "lyon", "Une pension de famille.")
+    finally:
+        holder.cancel()
+    result = runner.invoke(args=["extranet", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "1 change(s) made meanwhile" in result.output
+    assert found(app, "pension") == [f"territory:{territory_id(app, 'lyon')}"]
+
+
 def break_index(directory: Path, how: str) -> None:
     if how == "deleted":
         shutil.rmtree(directory)

@@ -6,10 +6,15 @@ reach the engine only after the commit, and are dropped on rollback, so the
 index never shows something the database does not have.
 """
 
+import importlib
+import json
 import logging
+import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import event, inspect, select
@@ -118,17 +123,56 @@ def _collect(session, flush_context):
             pending[spec[0](obj)] = (type(obj), identity)
 
 
-@event.listens_for(Session, "after_commit")
-def _apply(session):
-    """Bring the changed entries in step with what is now committed.
+# --- Changes the index could not take yet -------------------------------------------
+#
+# When the index stays locked too long (a full rebuild holds it for minutes),
+# the changed keys are written to a spool directory instead of being lost, and
+# the next write, or the end of the rebuild, takes them.
 
-    The rows are read again in a session of their own, by the engine while it
-    holds its write lock: of two commits touching the same row, the later
-    reader writes last, so the index never keeps an older state (such as a
-    visibility since restricted) than the database."""
-    pending = session.info.pop(_PENDING_KEY, None)
-    if not pending:
-        return
+
+def _spool_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "search-spool"
+
+
+def _spool(pending: dict) -> None:
+    directory = _spool_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    records = {key: [f"{model.__module__}:{model.__qualname__}", list(identity)] for key, (model, identity) in pending.items()}
+    path = directory / f"{uuid.uuid4().hex}.json"
+    path.with_suffix(".part").write_text(json.dumps(records))
+    path.with_suffix(".part").rename(path)  # whole files only, for the readers
+
+
+def _take_spooled() -> tuple[dict, list[Path]]:
+    """Claim the spooled changes (a rename: one worker only gets each file)."""
+    directory = _spool_dir()
+    if not directory.is_dir():
+        return {}, []
+    pending, taken = {}, []
+    for path in directory.glob("*.json"):
+        claimed = path.with_suffix(f".taken-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        try:
+            path.rename(claimed)
+        except OSError:
+            continue  # another worker took it
+        taken.append(claimed)
+        for key, (model_path, identity) in json.loads(claimed.read_text()).items():
+            module, _, name = model_path.partition(":")
+            pending[key] = (getattr(importlib.import_module(module), name), tuple(identity))
+    return pending, taken
+
+
+def flush_spool() -> int:
+    """Apply the spooled changes now (after a rebuild); returns how many."""
+    pending, taken = _take_spooled()
+    if pending:
+        _refresh(pending)
+    for path in taken:
+        path.unlink(missing_ok=True)
+    return len(pending)
+
+
+def _refresh(pending: dict) -> None:
     from extranet.extensions import db
     from extranet.search.engine import get_engine
 
@@ -141,11 +185,30 @@ def _apply(session):
                 entries[key] = _registered(obj)[1](obj) if obj is not None else None
         return entries
 
+    get_engine(current_app).refresh(list(pending), load)
+
+
+@event.listens_for(Session, "after_commit")
+def _apply(session):
+    """Bring the changed entries in step with what is now committed.
+
+    The rows are read again in a session of their own, by the engine while it
+    holds its write lock: of two commits touching the same row, the later
+    reader writes last, so the index never keeps an older state (such as a
+    visibility since restricted) than the database."""
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    spooled, taken = _take_spooled()
+    pending = {**spooled, **pending}
     try:
-        get_engine(current_app).refresh(list(pending), load)
+        _refresh(pending)
     except Exception:
-        # The commit stands; `flask extranet reindex` brings the index back in step.
-        log.exception("Search index not updated for %d change(s)", len(pending))
+        # The commit stands; the changes wait in the spool for the next write.
+        log.exception("Search index not updated for %d change(s): spooled for the next write", len(pending))
+        _spool(pending)
+    for path in taken:
+        path.unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_rollback")
