@@ -190,7 +190,7 @@ def _unicode_font() -> str | None:
 def _extractor():
     """The toolbox's own extraction when it exists, else pypdf directly."""
     try:
-        from extranet.files import FileFormat, extract_text
+        from extranet.files import FileFormat, extract_text_bounded as extract_text
 
         return lambda path: extract_text(path, FileFormat.PDF).text
     except ImportError:

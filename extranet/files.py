@@ -10,6 +10,7 @@ stays findable by its title and summary).
 import codecs
 import enum
 import logging
+import math
 import os
 import struct
 import unicodedata
@@ -273,6 +274,7 @@ class ExtractionError(enum.StrEnum):
     CORRUPT = "corrupt"
     EMPTY = "empty"
     TOO_LARGE = "too_large"
+    TOO_SLOW = "too_slow"
 
     @property
     def label(self):
@@ -285,6 +287,7 @@ EXTRACTION_ERROR_LABELS = {
     ExtractionError.CORRUPT: _l("the file is damaged or could not be read"),
     ExtractionError.EMPTY: _l("no text was found in the file (a scanned document?)"),
     ExtractionError.TOO_LARGE: _l("the file is too large to be read"),
+    ExtractionError.TOO_SLOW: _l("reading the file took too long"),
 }
 
 
@@ -462,3 +465,70 @@ _EXTRACTORS = {
     FileFormat.CSV: _extract_plain,
     FileFormat.TXT: _extract_plain,
 }
+
+
+# --- Extraction with bounds -----------------------------------------------------------
+#
+# A file of a few kilobytes can make a parser work for minutes or fill the
+# memory (huge content streams, crafted XML). Uploads therefore extract in a
+# forked child with a time and a memory limit: a hostile file costs at most that.
+
+EXTRACTION_SECONDS = 30
+EXTRACTION_MEMORY_BYTES = 1024 * 1024 * 1024
+
+
+def extract_text_bounded(path: str | os.PathLike, fmt: FileFormat) -> Extraction:
+    """:func:`extract_text`, in a child process that gets at most
+    EXTRACTION_SECONDS and EXTRACTION_MEMORY_BYTES more memory. Never raises."""
+    import multiprocessing
+
+    if not fmt.has_text:
+        return Extraction(error=ExtractionError.NO_TEXT_FORMAT)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_extract_in_child, args=(sender, os.fspath(path), fmt.value), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(EXTRACTION_SECONDS):
+            return _failed(path, fmt, ExtractionError.TOO_SLOW, f"no result after {EXTRACTION_SECONDS} s")
+        text, error, detail = receiver.recv()
+    except (EOFError, OSError):
+        # The child died: most likely its memory limit.
+        return _failed(path, fmt, ExtractionError.TOO_LARGE, "the extraction process stopped")
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if error:
+        return _failed(path, fmt, ExtractionError(error), detail)  # logged here, in the server's log
+    return Extraction(text=text)
+
+
+def _virtual_memory_bytes() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _extract_in_child(sender, path: str, fmt: str) -> None:
+    import resource
+
+    logging.disable(logging.CRITICAL)  # the parent logs the outcome
+    try:
+        # The limit counts from what the forked process already maps.
+        limit = _virtual_memory_bytes() + EXTRACTION_MEMORY_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        seconds = max(1, math.ceil(EXTRACTION_SECONDS))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+        result = extract_text(path, FileFormat(fmt))
+        sender.send((result.text, result.error.value if result.error else None, result.detail))
+    finally:
+        sender.close()
+        os._exit(0)
+

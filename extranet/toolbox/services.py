@@ -197,7 +197,7 @@ def add_version(actor, document: Document, upload: StagedUpload, *, note: str) -
 
 
 def _add_version(actor, document: Document, upload: StagedUpload, *, note: str, number: int, now: datetime) -> DocumentVersion:
-    extraction = files.extract_text(upload.path, upload.format)
+    extraction = files.extract_text_bounded(upload.path, upload.format)
     upload.staged.keep()
     version = DocumentVersion(
         number=number,
