@@ -367,7 +367,19 @@ def test_forms_need_a_csrf_token(app_config, request):
     assert publish(client, app).status_code == 400
     assert count_documents(app) == 0
     token = csrf_token_from(client.get("/toolbox/new").get_data(as_text=True))
-    assert publish(client, app, csrf_token=token).status_code == 302
+    response = publish(client, app, csrf_token=token)
+    assert response.status_code == 302
+    document_id = document_id_from(response)
+    # Every other form of a document refuses a post without its token, and changes nothing.
+    for url, data in (
+        (f"/toolbox/{document_id}/edit", {"title": "Changé sans jeton"}),
+        (f"/toolbox/{document_id}/versions/new", {"note": "v2", "file": (io.BytesIO(make.txt("v2")), "v2.txt")}),
+        (f"/toolbox/{document_id}/delete", {}),
+    ):
+        assert client.post(url, data=data, content_type="multipart/form-data").status_code == 400, url
+    with app.app_context():
+        document = db.session.get(Document, document_id)
+        assert document is not None and document.title != "Changé sans jeton" and len(document.versions) == 1
 
 
 # --- Downloads and who may read ------------------------------------------------------------
