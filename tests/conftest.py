@@ -322,6 +322,31 @@ def logged_in(make_user, login, client):
     return factory
 
 
+@pytest.fixture
+def person(make_user):
+    """person(role, territory=None, **fields) -> User reading the pages in English (for
+    tests that compare with the source strings)."""
+
+    def factory(role="member", territory=None, **fields):
+        fields.setdefault("language", "en")
+        return make_user(role=role, territory=territory, **fields)
+
+    return factory
+
+
+@pytest.fixture
+def as_(person, login, client):
+    """as_(role, **fields) -> user, the test client logged in as them."""
+
+    def factory(role="member", **fields):
+        user = person(role, **fields)
+        response = login(user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return factory
+
+
 def csrf_token_from(html: str) -> str:
     found = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
     assert found, "no CSRF token in the page"

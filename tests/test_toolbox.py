@@ -31,28 +31,6 @@ from .conftest import csrf_token_from
 # --- Helpers --------------------------------------------------------------------
 
 
-@pytest.fixture
-def person(make_user):
-    """person(role, territory=None, **fields) -> User speaking English."""
-
-    def factory(role="member", territory=None, **fields):
-        fields.setdefault("language", "en")
-        return make_user(role=role, territory=territory, **fields)
-
-    return factory
-
-
-@pytest.fixture
-def as_(person, login, client):
-    """as_(role, **fields) -> user, the test client logged in as them."""
-
-    def factory(role="member", **fields):
-        user = person(role, **fields)
-        response = login(user)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return user
-
-    return factory
 
 
 def axis_id(app, number: int) -> int:
