@@ -244,6 +244,13 @@ def test_demo_data_has_every_role_over_three_territories(runner, client, login):
     for account in demo.ACCOUNTS:
         assert login(SimpleNamespace(email=account["email"]), password=demo.PASSWORD).status_code == 302
         client.post("/auth/logout")
+    # A few toolbox documents, found by the search.
+    for account in demo.ACCOUNTS:
+        if account["role"].value == "member":
+            login(SimpleNamespace(email=account["email"]), password=demo.PASSWORD)
+            break
+    assert client.get("/toolbox/").get_data(as_text=True).count('href="/toolbox/') >= len(demo.DOCUMENTS)
+    assert "Guide méthodologique : mobiliser le parc privé" in client.get("/search?q=intermediation").get_data(as_text=True)
     # A second run adds nothing.
     assert "already has users" in runner.invoke(args=["extranet", "load-demo-data"]).output
 
