@@ -137,8 +137,20 @@ def index():
             failed = True
     names = _territory_names(results, filters)
     facets = []
+    shown_kinds = [kind for kind, _ in results.facets.get("kind", [])] if results else []
+
+    def facet_label(facet, value):
+        if facet == "kind":
+            return kind_label(value)
+        if facet == "type":
+            return type_label(filters.get("kind"), value, shown_kinds)
+        if facet == "axes":
+            return _l("Axis %(number)s", number=value)
+        if facet == "territory_id":
+            return names.get(value, str(value))
+        return str(value)
+
     if results:
-        shown_kinds = [kind for kind, _ in results.facets.get("kind", [])]
         for param, (facet, heading) in FILTERS.items():
             values = results.facets.get(facet, [])
             if facet == "axes":
@@ -147,16 +159,7 @@ def index():
                 values = sorted(values, reverse=True)
             options = []
             for value, count in values:
-                if facet == "kind":
-                    label = kind_label(value)
-                elif facet == "type":
-                    label = type_label(filters.get("kind"), value, shown_kinds)
-                elif facet == "axes":
-                    label = _l("Axis %(number)s", number=value)
-                elif facet == "territory_id":
-                    label = names.get(value, str(value))
-                else:
-                    label = str(value)
+                label = facet_label(facet, value)
                 active = facet in filters and str(value) == str(filters[facet])
                 options.append({"label": label, "count": count, "active": active, "url": _link(**{param: None if active else value})})
             if options:
@@ -164,18 +167,7 @@ def index():
     active_filters = []
     for param, (facet, heading) in FILTERS.items():
         if facet in filters:
-            value = filters[facet]
-            if facet == "kind":
-                label = kind_label(value)
-            elif facet == "type":
-                label = type_label(filters.get("kind"), value, [k for k, _ in results.facets.get("kind", [])] if results else [])
-            elif facet == "axes":
-                label = _l("Axis %(number)s", number=value)
-            elif facet == "territory_id":
-                label = names.get(value, str(value))
-            else:
-                label = str(value)
-            active_filters.append({"heading": heading, "label": label, "url": _link(**{param: None})})
+            active_filters.append({"heading": heading, "label": facet_label(facet, filters[facet]), "url": _link(**{param: None})})
     return render_template(
         "search/index.html",
         query=text,

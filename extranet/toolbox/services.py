@@ -110,6 +110,18 @@ def _check_metadata(actor, *, type, territory_id, visibility, document=None) -> 
         raise ServiceError("territory", field="territory_id")
 
 
+def _metadata(*, title, summary, type, keywords, territory_id, visibility) -> dict:
+    """The document's columns as the forms give them, normalised the same way on publish and on edit."""
+    return dict(
+        title=title.strip(),
+        summary=(summary or "").strip(),
+        type=DocumentType(type),
+        keywords=normalise_keywords(keywords),
+        territory_id=territory_id,
+        visibility=Visibility(visibility),
+    )
+
+
 def publish(
     actor,
     *,
@@ -128,12 +140,7 @@ def publish(
     _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility)
     now = utcnow()
     document = Document(
-        title=title.strip(),
-        summary=(summary or "").strip(),
-        type=DocumentType(type),
-        keywords=normalise_keywords(keywords),
-        territory_id=territory_id,
-        visibility=Visibility(visibility),
+        **_metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility),
         author_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -164,14 +171,7 @@ def update_metadata(
     visibility = Visibility(visibility)
     _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, document=document)
     axes = _axes(axis_ids)
-    values = dict(
-        title=title.strip(),
-        summary=(summary or "").strip(),
-        type=DocumentType(type),
-        keywords=normalise_keywords(keywords),
-        territory_id=territory_id,
-        visibility=visibility,
-    )
+    values = _metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility)
     changed = any(getattr(document, name) != value for name, value in values.items())
     changed = changed or [a.id for a in axes] != [a.id for a in document.axes]
     if not changed:
