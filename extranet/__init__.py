@@ -165,6 +165,9 @@ def _register_template_helpers(app: Flask) -> None:
     from extranet.http import page_url
 
     app.jinja_env.globals["page_url"] = page_url
+    from extranet.markdown import render as render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown
 
     @app.context_processor
     def inject_locale():
