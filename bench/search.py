@@ -4,7 +4,7 @@
 
 Builds, in a temporary directory, an index of N documents (2 to 20 pages of
 about 400 words each) written from the vocabulary of the French seed texts
-(../shared/seeds/*.txt), through WhooshEngine itself; then times queries of
+(../shared/seeds/*.txt), through TantivyEngine itself; then times queries of
 one to three words with the access set of an ordinary territory member, and
 the indexing of ten-page PDFs made with fpdf2, text extraction included.
 Prints one figure a line: ``name: value unit (target: ≤ X unit)``.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from extranet import create_app  # noqa: E402
 from extranet.search.entries import SearchEntry  # noqa: E402
-from extranet.search.whoosh_engine import FRENCH_STOPWORDS, WhooshEngine, fold  # noqa: E402
+from extranet.search.tantivy_engine import STOPWORDS, TantivyEngine, fold  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -65,7 +65,7 @@ class Writer:
         for a, b in zip(tokens, tokens[1:], strict=False):
             self.next.setdefault(a, []).append(b)
         self.starts = [b for a, b in zip(tokens, tokens[1:], strict=False) if a == "." and b[:1].isupper()] or tokens[:50]
-        words = {t for t in tokens if t[0].isalpha() and len(t) > 3 and fold(t) not in FRENCH_STOPWORDS}
+        words = {t for t in tokens if t[0].isalpha() and len(t) > 3 and fold(t) not in STOPWORDS}
         self.vocabulary = sorted(words)
         # Sentences are drawn from a large pool: as varied as real documents, cheaper to write.
         self.pool = [self._sentence() for _ in range(20_000)]
@@ -130,8 +130,8 @@ def percentile(values, p):
 def bench_queries(args, rng, writer, root):
     data_dir = Path(args.index_dir) if args.index_dir else root / "queries"
     app = make_app(str(data_dir))
-    engine = WhooshEngine(app)
-    if args.index_dir and any(engine.path.glob("_MAIN_*.toc")):
+    engine = TantivyEngine(app)
+    if args.index_dir and (engine.path / "meta.json").exists():
         note(f"reusing the index in {engine.path}")
     else:
         started = time.perf_counter()
@@ -204,7 +204,7 @@ def bench_pdfs(args, rng, writer, root):
     directory.mkdir()
     paths = make_pdfs(directory, writer, args.pdfs)
     app = make_app(str(root / "pdf-index"))
-    engine = WhooshEngine(app)
+    engine = TantivyEngine(app)
     extract = _extractor()
     with app.app_context():
         engine.rebuild([])

@@ -1,4 +1,4 @@
-"""The Whoosh engine on its own: French words, query syntax, ranking, permissions,
+"""The search engine on its own: French words, query syntax, ranking, permissions,
 facets, snippets, pagination, and several processes writing at once.
 
 No database here: each test builds its index from SearchEntry values."""
@@ -10,7 +10,8 @@ import pytest
 
 from extranet import create_app
 from extranet.search.entries import SearchEntry
-from extranet.search.whoosh_engine import WhooshEngine, syntax_problem
+from extranet.search.query import syntax_problem
+from extranet.search.tantivy_engine import TantivyEngine
 
 NETWORK = {"network", "user:1"}
 
@@ -25,11 +26,11 @@ def bare_app(data_dir):
 
 @pytest.fixture
 def engine(tmp_path):
-    """make an engine over these entries: engine(*entries) -> WhooshEngine."""
+    """make an engine over these entries: engine(*entries) -> TantivyEngine."""
     app = bare_app(tmp_path)
 
     def build(*entries):
-        eng = WhooshEngine(app)
+        eng = TantivyEngine(app)
         eng.rebuild(entries)
         return eng
 
@@ -236,7 +237,7 @@ def test_index_replaces_by_key_and_remove_forgets(engine):
 
 def test_a_second_engine_sees_the_writes_of_the_first(engine, tmp_path):
     first = engine(entry("one", title="Premier"))
-    second = WhooshEngine(first.app)
+    second = TantivyEngine(first.app)
     assert keys(second.query("premier", access=NETWORK)) == ["one"]
     first.index([entry("two", title="Deuxième")])
     assert keys(second.query("deuxieme", access=NETWORK)) == ["two"]
@@ -246,7 +247,7 @@ def test_a_second_engine_sees_the_writes_of_the_first(engine, tmp_path):
 
 
 def _index_in_another_process(data_dir, worker, count):
-    eng = WhooshEngine(bare_app(data_dir))
+    eng = TantivyEngine(bare_app(data_dir))
     for i in range(count):
         # One commit per entry, as after each web request: as many lock fights as possible.
         eng.index([entry(f"w{worker}-{i}", title=f"Travailleur{worker} fiche {i}", content="concurrence")])
@@ -254,7 +255,7 @@ def _index_in_another_process(data_dir, worker, count):
 
 def test_processes_writing_at_once_lose_nothing(tmp_path):
     app = bare_app(tmp_path)
-    WhooshEngine(app).rebuild([])
+    TantivyEngine(app).rebuild([])
     workers, count = 4, 12
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_index_in_another_process, args=(str(tmp_path), w, count)) for w in range(workers)]
@@ -263,21 +264,20 @@ def test_processes_writing_at_once_lose_nothing(tmp_path):
     for p in processes:
         p.join(timeout=120)
     assert [p.exitcode for p in processes] == [0] * workers
-    eng = WhooshEngine(app)
+    eng = TantivyEngine(app)
     results = eng.query("concurrence", access=NETWORK, per_page=100)
     assert results.total == workers * count
     assert set(keys(results)) == {f"w{w}-{i}" for w in range(workers) for i in range(count)}
 
 
 def test_many_small_commits_keep_few_segments(engine):
-    from extranet.search.whoosh_engine import MERGE_FACTOR
-
     eng = engine()
     for i in range(35):
         eng.index([entry(f"s{i}", title=f"Fiche {i}", content="segment")])
     eng.index([entry("s3", title="Fiche remplacée", content="autre")])
     eng.remove(["s4"])
-    assert len(eng._open()._segments()) < MERGE_FACTOR
+    # Tantivy merges eight segments of a size into one.
+    assert eng._open().searcher().num_segments <= 8
     results = eng.query("segment", access=NETWORK, per_page=100)
     assert results.total == 33 and {"s3", "s4"}.isdisjoint(keys(results))
 
@@ -286,7 +286,23 @@ def test_many_small_commits_keep_few_segments(engine):
 def test_short_wildcards_are_searched_as_plain_words(text):
     """A wildcard on one or two letters would read most of the index: the
     words are searched as typed instead (bounded work, still an answer)."""
-    from extranet.search.whoosh_engine import syntax_problem
-
     assert syntax_problem(text)
     assert not syntax_problem("accompagn*")
+
+
+def test_an_exclusion_alone_reads_as_not(engine):
+    eng = engine(*CORPUS)
+    everything_but_hotels = set(keys(eng.query("NOT hôtel", access=NETWORK)))
+    assert everything_but_hotels == {"heb", "exp", "apart", "sda", "acc", "secu"}
+    assert set(keys(eng.query("-hôtel", access=NETWORK))) == everything_but_hotels
+
+
+def test_snippet_finds_the_word_in_any_case_and_accent(engine):
+    eng = engine(entry("u", title="Note", content="Rappel. LES ŒUVRES SOCIALES ET L'HÉBERGEMENT D'URGENCE."))
+    snippet = str(eng.query("oeuvre hebergement", access=NETWORK).hits[0].snippet)
+    assert "<mark>ŒUVRES</mark>" in snippet and "<mark>HÉBERGEMENT</mark>" in snippet
+
+
+def test_snippet_marks_the_words_a_prefix_found(engine):
+    eng = engine(*CORPUS)
+    assert "<mark>Accompagner</mark>" in str(eng.query("accompagn*", access=NETWORK).hits[0].snippet)

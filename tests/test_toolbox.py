@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select
 from extranet import permissions, storage
 from extranet.auth.models import User
 from extranet.extensions import db
+from extranet.search import get_engine
 from extranet.files import FileFormat
 from extranet.plan.models import Axis
 from extranet.territories.models import Territory
@@ -937,19 +938,9 @@ def test_search_entry_of_a_document(app, client, as_, person, make_document):
     assert "document" in KINDS and KINDS["document"]["type_labels"]["study"]
 
 
-def _engine_or_skip(app):
-    try:
-        import extranet.search.whoosh_engine  # noqa: F401
-    except ImportError:
-        pytest.skip("the search engine (extranet/search/whoosh_engine.py) is not there yet")
-    from extranet.search import get_engine
-
-    return get_engine(app)
-
-
 def test_published_documents_are_found_by_their_content_by_those_who_may_read_them(app, client, as_, person):
     author = as_("member")
-    engine = _engine_or_skip(app)
+    engine = get_engine(app)
     document_id = document_id_from(publish(client, app, make.pdf("Le mot introuvable ornithorynque"), visibility="national"))
     member = person("member")
     with app.app_context():
@@ -1043,7 +1034,6 @@ def test_search_never_keeps_a_visibility_older_than_the_database(app, person, ma
     """Two requests on one document: the later commit must not bring back the
     wider visibility its request loaded before the other one restricted it."""
     from extranet.permissions import access_tokens
-    from extranet.search import get_engine
 
     author = person("member", territory="lyon")
     reader = person("member", territory="cher")

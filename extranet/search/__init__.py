@@ -4,7 +4,7 @@ Each feature tells, once, how its models become search entries
 (:func:`register`); the index then follows the database by itself through
 SQLAlchemy events (see :mod:`extranet.search.entries`). Views talk to the
 engine only through :class:`extranet.search.engine.SearchEngine`, so another
-engine can replace Whoosh without touching them.
+engine can replace Tantivy (which replaced Whoosh) without touching them.
 """
 
 from extranet.search.engine import SearchEngine, SearchHit, SearchResults, get_engine, init_app

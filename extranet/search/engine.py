@@ -82,7 +82,7 @@ def init_app(app) -> None:
 def get_engine(app) -> SearchEngine:
     engine = app.extensions.get("search")
     if engine is None:
-        from extranet.search.whoosh_engine import WhooshEngine
+        from extranet.search.tantivy_engine import TantivyEngine
 
-        engine = app.extensions["search"] = WhooshEngine(app)
+        engine = app.extensions["search"] = TantivyEngine(app)
     return engine
