@@ -329,12 +329,13 @@ class TantivyEngine(SearchEngine):
 
     # -- opening, and rebuilding what is missing or broken -----------------------
 
-    def _meta_signature(self):
+    def _meta_signature(self) -> bytes | None:
+        # The content, not the modification time: two commits can fall in the
+        # same clock tick, and each one writes a new opstamp there.
         try:
-            stat = (self.path / "meta.json").stat()
+            return (self.path / "meta.json").read_bytes()
         except OSError:
             return None
-        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def _load(self, path: Path) -> tantivy.Index:
         ix = tantivy.Index(self.schema, path=str(path), reuse=True)
@@ -344,7 +345,7 @@ class TantivyEngine(SearchEngine):
 
     def _open(self) -> tantivy.Index:
         """The index, reloaded if a writer (here or in another worker) has
-        committed since the last look: one stat of meta.json per call."""
+        committed since the last look: one read of meta.json per call."""
         with self._lock:
             signature = self._meta_signature()
             if self._ix is not None and signature == self._signature:
@@ -481,9 +482,8 @@ class TantivyEngine(SearchEngine):
                 continue
             # Merges of small segments run now, under the lock, so that the
             # number of segments stays small whatever the number of commits.
+            # The next query sees the change: meta.json has changed.
             _release(writer)
-            with self._lock:
-                self._open()  # this worker sees its own write at once
             return
 
     def _document(self, entry: SearchEntry) -> tantivy.Document:
@@ -564,10 +564,7 @@ class TantivyEngine(SearchEngine):
             return self._build_aside(entries, progress)
         # In place, in one commit: readers see the old index until the new
         # one is complete, and other workers' writes wait for the lock.
-        count = self._fill(self._writer(ix, self.REBUILD_HEAP), entries, progress, clear=True)
-        with self._lock:
-            self._open()
-        return count
+        return self._fill(self._writer(ix, self.REBUILD_HEAP), entries, progress, clear=True)
 
     # -- reading -------------------------------------------------------------------
 
