@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import struct
+import threading
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -363,22 +364,38 @@ def _failed(path, fmt, error: ExtractionError, detail: str) -> Extraction:
     return Extraction(error=error, detail=detail)
 
 
-def _extract_pdf(path: Path, buffer: _TextBuffer) -> None:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+# PDFium is not thread-safe: one document at a time per process, whoever calls.
+_PDFIUM_LOCK = threading.Lock()
 
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
+
+def _extract_pdf(path: Path, buffer: _TextBuffer) -> None:
+    # PDFium (C++, the engine of Chrome's viewer) reads text about eight times
+    # faster than pypdf, which matters for search indexing.
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    with _PDFIUM_LOCK:
+        try:
             # Many PDFs are encrypted with an empty user password (only printing
-            # or copying is restricted): those open without asking anything.
-            if not reader.decrypt(""):
-                raise _Encrypted
-        for page in reader.pages:
-            buffer.add(page.extract_text())
-    except (FileNotDecryptedError, DependencyError) as error:
-        # DependencyError: AES encryption, which needs a cryptography library we do not ship.
-        raise _Encrypted from error
+            # or copying is restricted): PDFium opens those without asking.
+            document = pypdfium2.PdfDocument(path)
+        except pypdfium2.PdfiumError as error:
+            if error.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+                raise _Encrypted from error
+            raise
+        try:
+            for index in range(len(document)):  # _Full stops at the text cap, before the next page
+                page = document[index]
+                try:
+                    textpage = page.get_textpage()
+                    try:
+                        buffer.add(textpage.get_text_bounded().replace("\r\n", "\n"))
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+        finally:
+            document.close()
 
 
 def _extract_docx(path: Path, buffer: _TextBuffer) -> None:

@@ -26,13 +26,31 @@ def pdf(words: str = f"Le {WORD} d'abord", pages: int = 3) -> bytes:
 
 
 def encrypted_pdf(password: str = "secret", words: str = f"Confidentiel {WORD}") -> bytes:
-    from pypdf import PdfReader, PdfWriter
+    """Encrypted (RC4): ``password`` opens it; an empty password only restricts copying and printing."""
+    from fpdf import FPDF
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(words, pages=1))))
-    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="RC4-128")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    document = FPDF()
+    document.set_font("Helvetica", size=12)
+    document.add_page()
+    document.cell(text=words)
+    document.set_encryption(owner_password=password + "-owner", user_password=password)
+    return bytes(document.output())
+
+
+def long_pdf(last_words: str, chars: int) -> bytes:
+    """Pages of small print, ``chars`` characters in all, then ``last_words`` alone on a last page."""
+    from fpdf import FPDF
+
+    line = "logement " * 28
+    document = FPDF()
+    document.set_font("Helvetica", size=4)
+    for number in range(-(-chars // len(line))):
+        if number % 60 == 0:
+            document.add_page()
+        document.text(5, 5 + (number % 60) * 4.7, line)
+    document.add_page()
+    document.text(10, 10, last_words)
+    return bytes(document.output())
 
 
 def corrupt_pdf() -> bytes:

@@ -119,23 +119,26 @@ def test_spreadsheet_and_table_cells_are_read(tmp_path):
         (make.scanned_pdf, ExtractionError.EMPTY),
     ],
 )
-def test_unreadable_pdfs_give_a_reason_and_a_log_line(tmp_path, caplog, maker, expected):
+@pytest.mark.parametrize("extract", [files.extract_text, files.extract_text_bounded], ids=["direct", "bounded"])
+def test_unreadable_pdfs_give_a_reason_and_a_log_line(tmp_path, caplog, maker, expected, extract):
     path = write(tmp_path, maker())
     assert files.detect(path, "x.pdf") == FileFormat.PDF  # still a PDF, still accepted
     with caplog.at_level(logging.WARNING, logger="extranet.files"):
-        extraction = files.extract_text(path, FileFormat.PDF)
+        extraction = extract(path, FileFormat.PDF)
     assert extraction.text == "" and extraction.error == expected
     assert any(expected.value in record.getMessage() for record in caplog.records if record.name == "extranet.files")
 
 
 def test_a_pdf_protected_only_against_copying_is_read(tmp_path):
-    from pypdf import PdfReader, PdfWriter
+    path = write(tmp_path, make.encrypted_pdf(password="", words="lisible"))
+    assert "lisible" in files.extract_text(path, FileFormat.PDF).text
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make.pdf("lisible"))))
-    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
-    out = io.BytesIO()
-    writer.write(out)
-    assert "lisible" in files.extract_text(write(tmp_path, out.getvalue()), FileFormat.PDF).text
+
+def test_the_text_of_a_long_pdf_stops_at_the_cap(tmp_path):
+    path = write(tmp_path, make.long_pdf("fin-du-document", chars=files.MAX_TEXT_CHARS + 100_000))
+    extraction = files.extract_text_bounded(path, FileFormat.PDF)
+    assert extraction.error is None and len(extraction.text) == files.MAX_TEXT_CHARS
+    assert extraction.text.startswith("logement logement") and "fin-du-document" not in extraction.text
 
 
 @pytest.mark.parametrize("fmt", [f for f in FileFormat if f.has_text])
