@@ -7,11 +7,14 @@ raises, since a file whose text cannot be read is still worth keeping (it
 stays findable by its title and summary).
 """
 
+import atexit
 import codecs
 import enum
 import logging
 import math
 import os
+import resource
+import signal
 import struct
 import threading
 import unicodedata
@@ -487,40 +490,143 @@ _EXTRACTORS = {
 # --- Extraction with bounds -----------------------------------------------------------
 #
 # A file of a few kilobytes can make a parser work for minutes or fill the
-# memory (huge content streams, crafted XML). Uploads therefore extract in a
-# forked child with a time and a memory limit: a hostile file costs at most that.
+# memory (huge content streams, crafted XML), and a crash in a C parser
+# (PDFium, lxml) would take the whole process with it. Uploads therefore
+# extract in a separate worker process, with a time and a memory limit for each
+# file: a hostile file costs at most that, and the web worker never waits longer.
+#
+# Starting a process per file cost more than reading a PDF (forking a web
+# worker of a few hundred megabytes), so workers are kept between files and
+# replaced when one is stopped. A worker is a fresh interpreter that loads this
+# module alone: not a fork of a threaded web process, and not multiprocessing's
+# start methods, which would run the program's main script again inside it.
 
 EXTRACTION_SECONDS = 30
 EXTRACTION_MEMORY_BYTES = 1024 * 1024 * 1024
+# Idle workers kept for the next files (about 40 MB each): as many as a web
+# process extracts at once in ordinary use; past that, a worker started for a
+# rush of uploads stops after its file.
+_IDLE_WORKERS = 4
 
 
 def extract_text_bounded(path: str | os.PathLike, fmt: FileFormat) -> Extraction:
-    """:func:`extract_text`, in a child process that gets at most
-    EXTRACTION_SECONDS and EXTRACTION_MEMORY_BYTES more memory. Never raises."""
-    import multiprocessing
-
+    """:func:`extract_text`, in a worker process that gets at most
+    EXTRACTION_SECONDS and EXTRACTION_MEMORY_BYTES more memory. Never raises
+    on account of the file; safe to call from several threads at once."""
     if not fmt.has_text:
         return Extraction(error=ExtractionError.NO_TEXT_FORMAT)
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_extract_in_child, args=(sender, os.fspath(path), fmt.value), daemon=True)
-    child.start()
-    sender.close()
+    # Limits travel with each file: the worker shares nothing with this process.
+    seconds = EXTRACTION_SECONDS
+    job = (os.path.abspath(path), fmt.value, seconds, EXTRACTION_MEMORY_BYTES)
+    worker = _workers.take()
+    reusable = False
     try:
-        if not receiver.poll(EXTRACTION_SECONDS):
-            return _failed(path, fmt, ExtractionError.TOO_SLOW, f"no result after {EXTRACTION_SECONDS} s")
-        text, error, detail = receiver.recv()
+        try:
+            worker.connection.send(job)
+        except OSError:
+            # An idle worker can be killed (by an administrator, by the kernel
+            # short of memory): the file was not tried yet, a new worker tries it.
+            worker.stop()
+            worker = _Worker()
+            worker.connection.send(job)
+        if not worker.connection.poll(seconds):
+            return _failed(path, fmt, ExtractionError.TOO_SLOW, f"no result after {seconds} s")
+        text, error, detail, reusable = worker.connection.recv()
     except (EOFError, OSError):
-        # The child died: most likely its memory limit.
-        return _failed(path, fmt, ExtractionError.TOO_LARGE, "the extraction process stopped")
+        worker.stop()
+        if worker.process.returncode == -signal.SIGXCPU:
+            return _failed(path, fmt, ExtractionError.TOO_SLOW, "processor time limit reached")
+        # Most likely its memory limit, or a parser that crashed.
+        return _failed(path, fmt, ExtractionError.TOO_LARGE, f"the extraction process stopped ({worker.process.returncode})")
     finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        _workers.give_back(worker, reusable)
     if error:
         return _failed(path, fmt, ExtractionError(error), detail)  # logged here, in the server's log
     return Extraction(text=text)
+
+
+# Loaded by file, not imported as extranet.files: the application package would
+# bring Flask-SQLAlchemy, Alembic and the rest, tripling the start time and the
+# memory of every worker for nothing.
+_WORKER_MAIN = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("extranet_files_worker", sys.argv[1])
+module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module._serve(int(sys.argv[2]))
+"""
+
+
+class _Worker:
+    """One extraction process and the connection to it; used by one thread at a time."""
+
+    def __init__(self):
+        import socket
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                # -P: no module from the current directory shadows one the worker imports.
+                [sys.executable, "-P", "-c", _WORKER_MAIN, __file__, str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+            )
+        self.connection = Connection(ours.detach())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.connection.close()
+
+
+class _Workers:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+
+    def take(self) -> _Worker:
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                worker = self._idle.pop()
+            if worker.process.poll() is None:
+                return worker
+            worker.stop()
+        # Started outside the lock: a thread never waits for another's worker.
+        return _Worker()
+
+    def give_back(self, worker: _Worker, reusable: bool) -> None:
+        if reusable:
+            with self._lock:
+                if len(self._idle) < _IDLE_WORKERS:
+                    self._idle.append(worker)
+                    return
+        worker.stop()
+
+    def forget(self) -> None:
+        """In a forked copy of this process (gunicorn's workers): the idle
+        workers belong to the parent. Closing our copies of their connections
+        lets them see the end of the parent when it comes."""
+        for worker in self._idle:
+            worker.connection.close()
+        self._lock = threading.Lock()
+        self._idle = []
+
+    def stop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
+
+_workers = _Workers()
+os.register_at_fork(after_in_child=_workers.forget)
+atexit.register(_workers.stop_idle)
 
 
 def _virtual_memory_bytes() -> int:
@@ -533,19 +639,43 @@ def _virtual_memory_bytes() -> int:
     return 0
 
 
-def _extract_in_child(sender, path: str, fmt: str) -> None:
-    import resource
+def _soft_limit(value: int, hard: int) -> int:
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
 
-    logging.disable(logging.CRITICAL)  # the parent logs the outcome
-    try:
-        # The limit counts from what the forked process already maps.
-        limit = _virtual_memory_bytes() + EXTRACTION_MEMORY_BYTES
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        seconds = max(1, math.ceil(EXTRACTION_SECONDS))
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
-        result = extract_text(path, FileFormat(fmt))
-        sender.send((result.text, result.error.value if result.error else None, result.detail))
-    finally:
-        sender.close()
-        os._exit(0)
 
+def _serve(fd: int) -> None:
+    """The worker's loop: one file at a time, until the web process goes away
+    or a file leaves the worker in a doubtful state."""
+    from multiprocessing.connection import Connection
+
+    connection = Connection(fd)
+    logging.disable(logging.CRITICAL)  # the web process logs the outcome
+    # A worker stopped by a limit or crashed by a hostile file leaves no core
+    # dump: it would copy the file's content, and fill the disk, every time.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _, hard_memory = resource.getrlimit(resource.RLIMIT_AS)
+    _, hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)
+    start_memory = _virtual_memory_bytes()
+    while True:
+        try:
+            path, fmt, seconds, memory = connection.recv()
+        except (EOFError, OSError):
+            return
+        # Soft limits, counted from what the worker uses now, and lifted again
+        # after the file (a hard limit could not be raised back). The CPU limit
+        # stops a runaway parser even if the web process stopped waiting.
+        resource.setrlimit(resource.RLIMIT_AS, (_soft_limit(_virtual_memory_bytes() + memory, hard_memory), hard_memory))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_seconds = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+        resource.setrlimit(resource.RLIMIT_CPU, (_soft_limit(cpu_seconds, hard_cpu), hard_cpu))
+        try:
+            result = extract_text(path, FileFormat(fmt))
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (hard_memory, hard_memory))
+            resource.setrlimit(resource.RLIMIT_CPU, (hard_cpu, hard_cpu))
+        # After running out of memory, or once grown, a fresh worker is worth
+        # its start (a heap left in pieces, a leak that adds up file after file).
+        reusable = result.error != ExtractionError.TOO_LARGE and _virtual_memory_bytes() < start_memory + memory // 4
+        connection.send((result.text, result.error.value if result.error else None, result.detail, reusable))
+        if not reusable:
+            return

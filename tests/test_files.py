@@ -1,10 +1,15 @@
 """File type detection, text extraction, download names and content-addressed
 storage, on real files made by ``tests/files.py``."""
 
+import glob
 import io
 import logging
 import os
+import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -299,45 +304,133 @@ def test_a_small_file_hiding_huge_xml_is_kept_but_not_extracted(tmp_path):
     assert result.text == "" and result.error in (ExtractionError.TOO_LARGE, ExtractionError.CORRUPT)
 
 
-def test_bounded_extraction_gives_the_same_text():
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
-        handle.write(make.pdf("Le logement d'abord en Guyane", pages=4))
-        handle.flush()
-        assert files.extract_text_bounded(handle.name, FileFormat.PDF) == files.extract_text(handle.name, FileFormat.PDF)
-        assert "Guyane" in files.extract_text_bounded(handle.name, FileFormat.PDF).text
+# --- Bounded extraction ------------------------------------------------------------------
 
 
-def test_extraction_that_takes_too_long_is_stopped(monkeypatch):
-    import tempfile
+def never_ending_file(tmp_path) -> str:
+    """A named pipe: reading it waits for a writer, like a parser stuck on a hostile file."""
+    path = tmp_path / "never-ending"
+    os.mkfifo(path)
+    return str(path)
 
-    monkeypatch.setattr(files, "EXTRACTION_SECONDS", 0.001)
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
-        handle.write(make.pdf("Très long à lire", pages=20))
-        handle.flush()
-        result = files.extract_text_bounded(handle.name, FileFormat.PDF)
+
+def extraction_processes(holding: str | None = None) -> list[int]:
+    """The extraction workers this process started; with ``holding``, those that have that file open."""
+    found = []
+    for children in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+        for pid in Path(children).read_text().split():
+            try:
+                if b"extranet_files_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
+                if holding is None or any(os.readlink(fd) == holding for fd in glob.glob(f"/proc/{pid}/fd/*")):
+                    found.append(int(pid))
+            except OSError:
+                continue  # gone meanwhile
+    return found
+
+
+def wait_for(condition, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited too long"
+        time.sleep(0.01)
+
+
+def is_dead(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def test_bounded_extraction_gives_the_same_text(tmp_path):
+    path = write(tmp_path, make.pdf("Le logement d'abord en Guyane", pages=4))
+    assert files.extract_text_bounded(path, FileFormat.PDF) == files.extract_text(path, FileFormat.PDF)
+    assert "Guyane" in files.extract_text_bounded(path, FileFormat.PDF).text
+
+
+def test_extraction_that_takes_too_long_is_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "EXTRACTION_SECONDS", 1)
+    before = set(extraction_processes())
+    result = files.extract_text_bounded(never_ending_file(tmp_path), FileFormat.TXT)
     assert result.text == "" and result.error == ExtractionError.TOO_SLOW
+    assert set(extraction_processes()) <= before  # the stuck worker was stopped, not left waiting
+    monkeypatch.undo()
+    assert "Guyane" in files.extract_text_bounded(write(tmp_path, make.pdf("Guyane"), "next.pdf"), FileFormat.PDF).text
 
 
-def test_extraction_that_needs_too_much_memory_is_stopped(monkeypatch):
-    import tempfile
+def test_a_crash_of_the_parser_gives_an_error_and_spares_the_server(tmp_path):
+    fifo = never_ending_file(tmp_path)
+    outcome = []
+    reading = threading.Thread(target=lambda: outcome.append(files.extract_text_bounded(fifo, FileFormat.TXT)))
+    reading.start()
+    writer = None
 
+    def open_writer():
+        # Succeeds once a worker is opening the pipe; a writer that writes
+        # nothing then keeps the worker inside its read.
+        nonlocal writer
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return False
+        return True
+
+    wait_for(open_writer)
+    try:
+        wait_for(lambda: extraction_processes(holding=fifo))
+        (pid,) = extraction_processes(holding=fifo)
+        os.kill(pid, signal.SIGSEGV)  # what a bug in a C parser does
+        reading.join(10)
+    finally:
+        os.close(writer)
+    assert not reading.is_alive()
+    assert outcome[0].text == "" and outcome[0].error in (ExtractionError.TOO_LARGE, ExtractionError.CORRUPT)
+    assert "Guyane" in files.extract_text_bounded(write(tmp_path, make.pdf("Guyane"), "next.pdf"), FileFormat.PDF).text
+
+
+def test_extraction_still_works_after_its_processes_were_killed(tmp_path):
+    """The kernel, short of memory, or an administrator may kill an idle worker."""
+    path = write(tmp_path, make.pdf("Mayotte"), "m.pdf")
+    assert "Mayotte" in files.extract_text_bounded(path, FileFormat.PDF).text
+    killed = extraction_processes()
+    assert killed
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: all(is_dead(pid) for pid in killed))
+    assert "Mayotte" in files.extract_text_bounded(path, FileFormat.PDF).text
+
+
+def test_extractions_from_several_threads_each_get_their_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "EXTRACTION_SECONDS", 4)
+    paths = {f"territoire-{n}-fin": write(tmp_path, make.pdf(f"territoire-{n}-fin", pages=2), f"t{n}.pdf") for n in range(12)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        stuck = pool.submit(files.extract_text_bounded, never_ending_file(tmp_path), FileFormat.TXT)
+        results = {word: pool.submit(files.extract_text_bounded, path, FileFormat.PDF) for word, path in paths.items()}
+        for word, future in results.items():
+            text = future.result().text
+            assert word in text and not any(other in text for other in paths if other != word)
+        assert not stuck.done()  # one stuck file holds up no one else
+        assert stuck.result().error == ExtractionError.TOO_SLOW
+
+
+def test_extraction_that_needs_too_much_memory_is_stopped(monkeypatch, tmp_path):
     import zipfile
 
     from docx import Document as WordDocument
 
     monkeypatch.setattr(files, "EXTRACTION_MEMORY_BYTES", 1024 * 1024)
-    with tempfile.TemporaryDirectory() as directory:
-        source, heavy = os.path.join(directory, "s.docx"), os.path.join(directory, "heavy.docx")
-        WordDocument().save(source)
-        # 15 MB of paragraphs: under the XML limit, but hundreds of MB once parsed.
-        with zipfile.ZipFile(source) as original, zipfile.ZipFile(heavy, "w", zipfile.ZIP_DEFLATED) as out:
-            for item in original.infolist():
-                data = original.read(item)
-                if item.filename == "word/document.xml":
-                    data = data.replace(b"<w:body>", b"<w:body>" + b"<w:p><w:r><w:t>mot</w:t></w:r></w:p>" * 400_000)
-                out.writestr(item, data)
-        result = files.extract_text_bounded(heavy, FileFormat.DOCX)
+    source, heavy = tmp_path / "s.docx", tmp_path / "heavy.docx"
+    WordDocument().save(source)
+    # 15 MB of paragraphs: under the XML limit, but hundreds of MB once parsed.
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(heavy, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + b"<w:p><w:r><w:t>mot</w:t></w:r></w:p>" * 400_000)
+            out.writestr(item, data)
+    result = files.extract_text_bounded(heavy, FileFormat.DOCX)
     # lxml reports its lack of memory as a syntax error: either way the text is given up, the server unharmed.
     assert result.text == "" and result.error in (ExtractionError.TOO_LARGE, ExtractionError.CORRUPT)
+    monkeypatch.undo()
+    assert "Guyane" in files.extract_text_bounded(write(tmp_path, make.pdf("Guyane"), "next.pdf"), FileFormat.PDF).text
