@@ -73,3 +73,75 @@ def reindex():
     # Changes committed while the rebuild held the index wait in the spool.
     spooled = flush_spool()
     click.echo(f"Search index rebuilt: {count} entries" + (f", then {spooled} change(s) made meanwhile." if spooled else "."))
+
+
+@extranet_cli.command("send-mail")
+@click.option("--once", is_flag=True, help="Send every mail due now, then exit.")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between two looks at the outbox.")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Mails claimed and sent over one SMTP connection.")
+def send_mail(once, interval, batch):
+    """Send the mails of the outbox; without --once, keep watching it until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+    import time
+
+    from flask import current_app
+    from sqlalchemy.exc import DBAPIError
+
+    from extranet.mail import prune_sent, send_pending
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+
+    def drain() -> int:
+        # Batches follow each other while they come back full: a backlog goes out at once.
+        done = 0
+        while not stop.is_set():
+            report = send_pending(app, limit=batch)
+            if report:
+                click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Mail: {report}.")
+            done += report.claimed
+            if report.claimed < batch:
+                break
+        return done
+
+    if once:
+        if not drain():
+            click.echo("Mail: nothing to send.")
+        removed = prune_sent(app)
+        if removed:
+            click.echo(f"Forgot {removed} mail(s) sent long ago.")
+        return
+
+    def request_stop(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt  # asked twice: do not wait for the batch in flight
+        click.echo("Stopping after the mail in flight...")
+        stop.set()
+
+    # The batch in flight is finished (and recorded) before exiting, so a stop
+    # never leaves mails claimed until their claim expires. An inherited
+    # "ignore SIGINT" (a background job of `make run`) is kept.
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, request_stop)
+    click.echo(f"Sending mail from the outbox every {interval:g} s (Ctrl-C to stop).")
+    last_prune = 0.0
+    try:
+        while not stop.is_set():
+            try:
+                drain()
+                if time.monotonic() - last_prune > 3600:
+                    prune_sent(app)
+                    last_prune = time.monotonic()
+            except DBAPIError as error:
+                # The database restarting must not end the worker: it tries again at the next round.
+                click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Mail: database unavailable ({type(error.orig).__name__}), trying again.", err=True)
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo("Mail worker stopped.")

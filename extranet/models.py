@@ -2,6 +2,18 @@
 
 from extranet.audit import AuditEvent  # noqa: F401
 from extranet.auth.models import Invitation, PasswordReset, User  # noqa: F401
+from extranet.groups.models import (  # noqa: F401
+    Group,
+    GroupMembership,
+    JoinRequest,
+    Message,
+    MessageAttachment,
+    MessageRevision,
+    Thread,
+    ThreadRead,
+    ThreadSubscription,
+)
+from extranet.mail import OutgoingMail  # noqa: F401
 from extranet.plan.models import Axis, Priority  # noqa: F401
 from extranet.territories.models import Territory  # noqa: F401
 from extranet.toolbox.models import Document, DocumentVersion  # noqa: F401

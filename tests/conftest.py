@@ -167,19 +167,44 @@ def clear_database() -> None:
 # --- Mail ----------------------------------------------------------------------
 
 
-class Mailbox:
-    """Messages received by the loopback SMTP server."""
+class Inbox:
+    """The loopback SMTP server's handler: keeps every message it receives."""
 
     def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
+        self.received: list[email.message.EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(message)
+        self.received.append(message)
         return "250 Message accepted for delivery"
 
+
+class Mailbox:
+    """Messages received by the loopback SMTP server.
+
+    Pages only put mail in the outbox table; reading ``messages`` first runs the
+    real outbox worker (:func:`extranet.mail.send_pending`), as the
+    ``send-mail`` command would, so the messages are read after a real SMTP
+    delivery. ``received`` is what arrived, without running the worker.
+    (Not the server's handler itself: aiosmtpd reads every attribute of its
+    handler, which would run the worker inside the server's thread.)"""
+
+    def __init__(self, inbox: Inbox, drain):
+        self.inbox = inbox
+        self.drain = drain
+
+    @property
+    def received(self) -> list:
+        return self.inbox.received
+
+    @property
+    def messages(self) -> list:
+        self.drain()
+        return self.inbox.received
+
     def clear(self):
+        """Send what the outbox holds, then forget everything received so far."""
         self.messages.clear()
 
     def to(self, address: str) -> list:
@@ -199,17 +224,32 @@ class Mailbox:
 def smtp_server():
     from aiosmtpd.controller import Controller
 
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller
     controller.stop()
 
 
 @pytest.fixture
-def mailbox(smtp_server):
-    smtp_server.handler.clear()
-    return smtp_server.handler
+def mailbox(smtp_server, app_config):
+    """The SMTP server's mailbox, empty; reading it drains the outbox with a
+    worker application of its own, built from ``app_config`` like a separate
+    ``send-mail`` process on the same database."""
+    from extranet.mail import send_pending
+
+    smtp_server.handler.received.clear()
+    workers = []
+
+    def drain():
+        if not workers:
+            workers.append(create_app(app_config))
+        while send_pending(workers[0], limit=500):
+            pass
+
+    yield Mailbox(smtp_server.handler, drain)
+    for worker in workers:
+        with worker.app_context():
+            db.engine.dispose()
 
 
 # --- Application --------------------------------------------------------------
