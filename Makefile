@@ -52,8 +52,12 @@ database: setup
 	$(FLASK) extranet load-reference-data
 	$(FLASK) extranet load-demo-data
 
+# The mail worker runs in the background for as long as the server does: the
+# EXIT trap stops it (SIGTERM: it finishes the mail in flight) however the server ends.
 run: database
 	@echo "Extranet on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	@$(FLASK) extranet send-mail & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Debian's chromium drives the browser tests; PostgreSQL 15 binaries run the PostgreSQL half of the suite.
