@@ -51,6 +51,12 @@ def can_view_audit_log(user, obj=None) -> bool:
     return is_admin(user)
 
 
+def can_manage_outgoing_mail(user, obj=None) -> bool:
+    """The outbox: mails not sent yet, their errors, "retry now". Recipients and
+    subjects of the whole network: admins only."""
+    return is_admin(user)
+
+
 def can_send_invitations(user, obj=None) -> bool:
     """The invitation form itself: admins, and coordinators who have a territory to invite into."""
     return is_admin(user) or (_role(user, Role.COORDINATOR) and user.territory_id is not None)

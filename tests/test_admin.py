@@ -20,10 +20,11 @@ from extranet.audit import AuditEvent, AuditEventKind
 from extranet.auth import services as auth_services
 from extranet.auth.models import Invitation, User
 from extranet.extensions import db
+from extranet.mail import MailStatus, OutgoingMail, send_pending
 from extranet.roles import OrganisationType, Role
 from extranet.territories.models import Territory
 
-from .conftest import PASSWORD, csrf_token_from, wait_for
+from .conftest import PASSWORD, csrf_token_from, free_port, wait_for
 
 EMAIL_IN_USE = "This address already has an account or a pending invitation."
 
@@ -141,17 +142,18 @@ PAGES = [
     "/admin/territories",
     "/admin/territories/{lyon}/edit",
     "/admin/audit",
+    "/admin/mail",
 ]
 
 # Expected status per viewer, in the order of PAGES. The coordinator is Lyon's;
 # the member and the territory of the table are Lyon's too.
 EXPECTED = {
-    "admin": [200, 200, 200, 200, 200, 200, 200, 200],
-    "coordinator": [200, 200, 200, 200, 200, 200, 200, 403],
-    "other_coordinator": [200, 200, 403, 200, 200, 200, 403, 403],
-    "animator": [403] * 8,
-    "member": [403] * 8,
-    "anonymous": [302] * 8,
+    "admin": [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    "coordinator": [200, 200, 200, 200, 200, 200, 200, 403, 403],
+    "other_coordinator": [200, 200, 403, 200, 200, 200, 403, 403, 403],
+    "animator": [403] * 9,
+    "member": [403] * 9,
+    "anonymous": [302] * 9,
 }
 VIEWERS = {
     "admin": ("admin", None),
@@ -240,13 +242,14 @@ def test_dashboard_counts_are_those_of_the_viewer(app, client, as_, person):
     assert "1 pending invitation" in page
     assert "1 territory" in page
     assert "Security log" not in page  # admins only
+    assert "Outgoing mail" not in page and 'href="/admin/mail"' not in page
     assert 'href="/admin/invitations/new"' in page
 
 
 def test_admin_dashboard_links_every_part(client, as_):
     as_("admin")
     page = client.get("/admin/").get_data(as_text=True)
-    for url in ("/admin/users", "/admin/invitations", "/admin/invitations/new", "/admin/territories", "/admin/audit"):
+    for url in ("/admin/users", "/admin/invitations", "/admin/invitations/new", "/admin/territories", "/admin/audit", "/admin/mail"):
         assert f'href="{url}"' in page
     assert "46 territories" in page
 
@@ -822,6 +825,141 @@ def test_admin_forms_carry_the_csrf_token(csrf_on, app, client, person, mailbox)
     token = csrf_token_from(client.get(f"/admin/territories/{lyon}/edit").get_data(as_text=True))
     assert client.post(f"/admin/territories/{lyon}/edit", data=dict(territory_data(), csrf_token=token)).status_code == 302
 
+    fail_every_mail(app, app_config_of(app))
+    outgoing = mail_rows(app)[0]
+    token = csrf_token_from(client.get("/admin/mail").get_data(as_text=True))
+    for url in (f"/admin/mail/{outgoing.id}/retry", "/admin/mail/retry-failed"):
+        assert client.post(url).status_code == 400
+        assert mail_rows(app)[0].status == MailStatus.FAILED
+    assert client.post(f"/admin/mail/{outgoing.id}/retry", data={"csrf_token": token}).status_code == 302
+    assert mail_rows(app)[0].status == MailStatus.PENDING
+
+
+# --- Outgoing mail ---------------------------------------------------------------------
+
+
+def app_config_of(app) -> dict:
+    keys = ("ENV", "SECRET_KEY", "DATABASE_URL", "DATA_DIR", "MAIL_HOST", "MAIL_PORT", "PASSWORD_HASH_METHOD")
+    return {key: app.config[key] for key in keys}
+
+
+def fail_every_mail(app, config, attempts=1):
+    """Run a worker whose mail server is down, with ``attempts`` tries allowed: the mails fail."""
+    from extranet import create_app
+
+    worker = create_app(dict(config, MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=attempts))
+    try:
+        while send_pending(worker):
+            pass
+    finally:
+        with worker.app_context():
+            db.engine.dispose()
+
+
+def mail_rows(app) -> list[OutgoingMail]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def test_failed_mail_is_shown_to_admins_and_retry_now_sends_it(app, client, as_, mailbox):
+    admin = as_("admin")
+    create_invitation(app, admin, email="unlucky@example.org")
+    fail_every_mail(app, app_config_of(app))
+    (outgoing,) = mail_rows(app)
+    assert outgoing.status == MailStatus.FAILED
+
+    dashboard = text_of(client.get("/admin/"))
+    assert "1 mail could not be sent" in dashboard and "1 failed mail" in dashboard
+    assert 'href="/admin/mail?status=failed"' in client.get("/admin/").get_data(as_text=True)
+
+    response = client.get("/admin/mail?status=failed")
+    page = text_of(response)
+    assert "unlucky@example.org" in page
+    assert outgoing.subject and outgoing.subject in page
+    assert "ConnectionRefusedError" in page and "Failed" in page
+    assert table_rows(response) == 1
+
+    response = client.post(f"/admin/mail/{outgoing.id}/retry?status=failed")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/mail?status=failed")
+    assert "will be sent again" in text_of(client.get("/admin/mail"))
+    (outgoing,) = mail_rows(app)
+    assert (outgoing.status, outgoing.attempts) == (MailStatus.PENDING, 0)
+
+    # The worker sends it at its next round; the invitation link works.
+    (message,) = mailbox.to("unlucky@example.org")
+    assert mail_rows(app)[0].status == MailStatus.SENT
+    assert client.get(path_of(mailbox.link(message))).status_code == 200
+    page = text_of(client.get("/admin/mail"))
+    assert "Every mail has been sent." in page and "unlucky@example.org" not in page
+    assert "could not be sent" not in text_of(client.get("/admin/"))
+    # Nothing left to retry: said, not done twice.
+    client.post(f"/admin/mail/{outgoing.id}/retry")
+    assert "nothing to retry" in text_of(client.get("/admin/mail"))
+    assert len(mailbox.to("unlucky@example.org")) == 1
+
+
+def test_waiting_mails_show_their_next_attempt_and_last_error(app, client, as_):
+    admin = as_("admin")
+    create_invitation(app, admin, email="later@example.org")
+    fail_every_mail(app, app_config_of(app), attempts=8)
+    (outgoing,) = mail_rows(app)
+    assert (outgoing.status, outgoing.attempts) == (MailStatus.PENDING, 1)
+    response = client.get("/admin/mail?status=waiting")
+    page = text_of(response)
+    assert "later@example.org" in page and "Waiting" in page and "ConnectionRefusedError" in page
+    assert "<time" in response.get_data(as_text=True)  # the next attempt
+    assert "No failed mail." in text_of(client.get("/admin/mail?status=failed"))
+
+
+def test_retry_every_failed_mail_at_once(app, client, as_, mailbox):
+    admin = as_("admin")
+    for n in range(3):
+        create_invitation(app, admin, email=f"batch{n}@example.org")
+    fail_every_mail(app, app_config_of(app))
+    assert {row.status for row in mail_rows(app)} == {MailStatus.FAILED}
+    assert client.post("/admin/mail/retry-failed").status_code == 302
+    assert "3 failed mails will be sent again" in text_of(client.get("/admin/mail"))
+    assert {row.status for row in mail_rows(app)} == {MailStatus.PENDING}
+    assert sorted(m["To"] for m in mailbox.messages) == [f"batch{n}@example.org" for n in range(3)]
+    client.post("/admin/mail/retry-failed")
+    assert "No failed mail to send again." in text_of(client.get("/admin/mail"))
+
+
+def test_outgoing_mail_list_is_paginated_by_50(app, client, as_):
+    as_("admin")
+    with app.app_context():
+        for n in range(51):
+            db.session.add(OutgoingMail(recipient=f"p{n}@example.org", subject="S", message=b"x", status=MailStatus.PENDING))
+        db.session.commit()
+    first = client.get("/admin/mail")
+    assert table_rows(first) == 50 and "51 mails" in text_of(first)
+    assert table_rows(client.get("/admin/mail?page=2")) == 1
+    assert client.get("/admin/mail?status=nonsense&page=99999999999").status_code == 200
+
+
+@pytest.mark.parametrize("viewer", ["coordinator", "animator", "member"])
+def test_only_admins_see_and_retry_outgoing_mail(app, client, person, login, viewer):
+    admin = person("admin")
+    create_invitation(app, admin, email="secret.recipient@example.org")
+    fail_every_mail(app, app_config_of(app))
+    (outgoing,) = mail_rows(app)
+    login(person(viewer, territory=None if viewer == "animator" else "lyon"))
+    assert client.get("/admin/mail").status_code == 403
+    assert client.post(f"/admin/mail/{outgoing.id}/retry").status_code == 403
+    assert client.post("/admin/mail/retry-failed").status_code == 403
+    assert mail_rows(app)[0].status == MailStatus.FAILED
+    assert "secret.recipient@example.org" not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_outgoing_mail_actions_answer_only_post(client, as_):
+    as_("admin")
+    assert client.get("/admin/mail/1/retry").status_code == 405
+    assert client.get("/admin/mail/retry-failed").status_code == 405
+    assert client.post("/admin/mail/999999/retry").status_code == 404
+
 
 # --- Services and predicates, without pages ---------------------------------------------
 
@@ -857,12 +995,15 @@ def test_new_predicates():
     assert not permissions.can_reactivate_user(coordinator, _account(Role.MEMBER, 8, id=6))
     assert not permissions.can_reactivate_user(admin, admin)
     assert not permissions.can_invite_user(stray_coordinator, SimpleNamespace(role=Role.MEMBER, territory_id=None))
+    assert permissions.can_manage_outgoing_mail(admin)
+    for viewer in (coordinator, member, _account(Role.ANIMATOR, id=5)):
+        assert not permissions.can_manage_outgoing_mail(viewer)
     # Anonymous visitors (no ``id``) are simply refused.
     from flask_login import AnonymousUserMixin
 
     anonymous = AnonymousUserMixin()
     for predicate in (permissions.can_deactivate_user, permissions.can_reactivate_user, permissions.can_change_role_user,
-                      permissions.can_view_user, permissions.can_send_invitations):
+                      permissions.can_view_user, permissions.can_send_invitations, permissions.can_manage_outgoing_mail):
         assert predicate(anonymous, member) is False
 
 

@@ -10,12 +10,12 @@ coordinator).
 from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from extranet import audit
+from extranet import audit, mail
 from extranet.audit import AuditEvent, AuditEventKind
 from extranet.auth.models import Invitation, PasswordReset, User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import is_admin
+from extranet.permissions import can_manage_outgoing_mail, is_admin
 from extranet.roles import OrganisationType, Role
 from extranet.territories.models import Territory
 from extranet.timeutil import utcnow
@@ -23,6 +23,7 @@ from extranet.timeutil import utcnow
 USERS_PER_PAGE = 25
 INVITATIONS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
+MAILS_PER_PAGE = 50
 
 ACTIVE = "active"
 INACTIVE = "inactive"
@@ -104,6 +105,15 @@ def dashboard_counts(viewer) -> dict:
         "invitations_pending": _count(invitations.where(Invitation.expires_at > utcnow())),
         "invitations_expired": _count(invitations.where(Invitation.expires_at <= utcnow())),
         "territories": _count(_scoped(select(Territory.id), viewer, Territory.id)),
+        **(_mail_counts() if can_manage_outgoing_mail(viewer) else {}),
+    }
+
+
+def _mail_counts() -> dict:
+    counts = mail.count_by_status()
+    return {
+        "mails_failed": counts[mail.MailStatus.FAILED],
+        "mails_waiting": counts[mail.MailStatus.PENDING] + counts[mail.MailStatus.SENDING],
     }
 
 

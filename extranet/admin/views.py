@@ -1,4 +1,4 @@
-"""Administration: accounts, invitations, territories, audit log.
+"""Administration: accounts, invitations, territories, audit log, outgoing mail.
 
 Admins see everything; a coordinator administers their own territory. Every
 view checks its permission predicate, validates, calls one service, commits
@@ -9,9 +9,11 @@ from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from extranet import mail
 from extranet.admin import services
 from extranet.admin.forms import InvitationForm, RoleForm, TerritoryForm, role_choices, territory_choices
 from extranet.audit import AUDIT_LABELS, AuditEventKind
@@ -26,6 +28,7 @@ from extranet.permissions import (
     can_deactivate_user,
     can_edit_territory,
     can_invite_user,
+    can_manage_outgoing_mail,
     can_manage_invitation,
     can_reactivate_user,
     can_send_invitations,
@@ -338,3 +341,47 @@ def audit_log():
         error_out=False,
     )
     return render_template("admin/audit.html", page=page, kind=kind, q=text, kinds=AUDIT_LABELS)
+
+
+# --- Outgoing mail ----------------------------------------------------------------
+
+MAIL_FILTERS = {"failed": mail.MailStatus.FAILED, "waiting": mail.MailStatus.PENDING}
+
+
+@bp.route("/mail")
+def outgoing_mail():
+    require(can_manage_outgoing_mail(current_user))
+    status = request.args.get("status", "")
+    status = status if status in MAIL_FILTERS else ""
+    page = db.paginate(
+        mail.unsent_query(MAIL_FILTERS.get(status)),
+        page=page_arg(),
+        per_page=services.MAILS_PER_PAGE,
+        error_out=False,
+    )
+    return render_template("admin/mail.html", page=page, status=status, counts=mail.count_by_status(), MailStatus=mail.MailStatus)
+
+
+@bp.post("/mail/<int:mail_id>/retry")
+def retry_mail(mail_id):
+    require(can_manage_outgoing_mail(current_user))
+    outgoing = db.get_or_404(mail.OutgoingMail, mail_id)
+    if mail.retry_now([outgoing.id]):
+        db.session.commit()
+        flash(_("The mail to %(email)s will be sent again in a few seconds.", email=outgoing.recipient), "success")
+    else:
+        flash(_("The mail to %(email)s is being sent or has been sent: nothing to retry.", email=outgoing.recipient), "info")
+    status = request.args.get("status")
+    return redirect(url_for("admin.outgoing_mail", status=status if status in MAIL_FILTERS else None))
+
+
+@bp.post("/mail/retry-failed")
+def retry_failed_mail():
+    require(can_manage_outgoing_mail(current_user))
+    count = mail.retry_now()
+    db.session.commit()
+    if count:
+        flash(ngettext("%(num)s failed mail will be sent again in a few seconds.", "%(num)s failed mails will be sent again in a few seconds.", count), "success")
+    else:
+        flash(_("No failed mail to send again."), "info")
+    return redirect(url_for("admin.outgoing_mail"))
