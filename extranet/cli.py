@@ -64,14 +64,14 @@ def reindex():
     from flask import current_app
 
     from extranet.search import all_entries, get_engine
-    from extranet.search.entries import count_all, flush_spool
+    from extranet.search.entries import count_all, drain
 
     engine = get_engine(current_app)
     expected = count_all(db.session)
     with click.progressbar(length=expected, label="Indexing", show_pos=True) as bar:
         count = engine.rebuild(all_entries(db.session), progress=bar.update)
     # Changes committed while the rebuild held the index wait in the spool.
-    spooled = flush_spool()
+    spooled = drain()
     click.echo(f"Search index rebuilt: {count} entries" + (f", then {spooled} change(s) made meanwhile." if spooled else "."))
 
 

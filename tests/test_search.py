@@ -3,6 +3,7 @@ damaged directory, and the /search page shows only what the user may read."""
 
 import logging
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -98,30 +99,50 @@ def test_commit_indexes_rollback_drops_delete_removes(app, territories_indexed):
     assert found(app, "essai") == []
 
 
-def test_changes_made_while_the_index_is_locked_are_not_lost(app, territories_indexed, runner, caplog):
-    """A full rebuild holds the index for minutes: commits meanwhile wait a
-    while, then spool their changes, which the next write (or the end of the
-    rebuild) applies."""
+def test_changes_made_while_the_index_is_locked_are_not_lost(app, territories_indexed):
+    """A full rebuild holds the index for minutes: commits meanwhile do not
+    wait for it; their changes are spooled, and the next writer applies them."""
     from extranet.search import get_engine
 
     set_description(app, "lyon", "Une colocation solidaire.")
+    spool = Path(app.config["DATA_DIR"]) / "search-spool"
     with app.app_context():
         engine = get_engine(app)
-        engine.WRITE_DEADLINE = 0.2
         holder = engine._open().writer(heap_size=engine.WRITER_HEAP, num_threads=1)  # as `reindex` in another process
     try:
+        started = time.monotonic()
         set_description(app, "lyon", "Une pension de famille.")
         set_description(app, "cher", "Un bail glissant.")
+        assert time.monotonic() - started < engine.WRITE_DEADLINE / 10  # the requests did not wait for the lock
+        assert len(list(spool.glob("*.json"))) == 2
     finally:
         holder.wait_merging_threads()  # gives the lock back
-    assert any("spooled" in r.getMessage() for r in caplog.records)
     assert found(app, "pension") == [] and found(app, "bail") == []
     # The next write takes the spooled changes with it.
     set_description(app, "paris", "Un accueil de jour.")
     assert found(app, "pension") == [f"territory:{territory_id(app, 'lyon')}"]
     assert found(app, "bail") == [f"territory:{territory_id(app, 'cher')}"]
+    assert found(app, "accueil") == [f"territory:{territory_id(app, 'paris')}"]
     assert found(app, "colocation") == []
-    assert list((Path(app.config["DATA_DIR"]) / "search-spool").iterdir()) == []
+    assert list(spool.iterdir()) == []
+
+
+def test_a_failed_index_write_keeps_the_changes_for_the_next_one(app, territories_indexed, monkeypatch, caplog):
+    from extranet.search import get_engine
+
+    with app.app_context():
+        engine = get_engine(app)
+
+    def broken(load, *, wait=True):
+        load()  # claims the spooled files, as a real write does before failing
+        raise OSError("disk full")
+
+    monkeypatch.setattr(engine, "refresh", broken)
+    set_description(app, "lyon", "Une pension de famille.")
+    assert any("spooled for the next write" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    set_description(app, "cher", "Un bail glissant.")
+    assert found(app, "pension") == [f"territory:{territory_id(app, 'lyon')}"]
 
 
 def test_reindex_applies_the_changes_spooled_during_the_rebuild(app, territories_indexed, runner):
@@ -130,7 +151,6 @@ def test_reindex_applies_the_changes_spooled_during_the_rebuild(app, territories
     set_description(app, "lyon", "Une colocation solidaire.")
     with app.app_context():
         engine = get_engine(app)
-        engine.WRITE_DEADLINE = 0.2
         holder = engine._open().writer(heap_size=engine.WRITER_HEAP, num_threads=1)
     try:
         set_description(app, "lyon", "Une pension de famille.")

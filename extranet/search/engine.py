@@ -53,9 +53,11 @@ class SearchEngine(ABC):
         """Forget these keys; unknown keys are ignored."""
 
     @abstractmethod
-    def refresh(self, keys: Iterable[str], load: Callable[[list[str]], dict]) -> None:
-        """Replace these keys by what ``load(keys)`` returns ({key: entry, or None
-        to remove}), calling it while holding the index's write lock."""
+    def refresh(self, load: Callable[[], dict], *, wait: bool = True) -> bool:
+        """Replace the keys ``load()`` returns by their entries ({key: entry, or
+        None to remove}), calling it while holding the index's write lock.
+        Without ``wait``, returns False at once, having called nothing, when
+        another writer holds the lock."""
 
     @abstractmethod
     def query(

@@ -1,9 +1,9 @@
 """What the index holds, and how it follows the database.
 
-After each flush the changed objects of registered models are turned into
-:class:`SearchEntry` values (or removals) collected in ``session.info``; they
-reach the engine only after the commit, and are dropped on rollback, so the
-index never shows something the database does not have.
+After each flush the keys of the changed rows of registered models are
+collected in ``session.info``; they reach the index only after the commit
+(see :func:`drain`), and are dropped on rollback, so the index never shows
+something the database does not have.
 """
 
 import importlib
@@ -123,11 +123,14 @@ def _collect(session, flush_context):
             pending[spec[0](obj)] = (type(obj), identity)
 
 
-# --- Changes the index could not take yet -------------------------------------------
+# --- From the commit to the index ----------------------------------------------------
 #
-# When the index stays locked too long (a full rebuild holds it for minutes),
-# the changed keys are written to a spool directory instead of being lost, and
-# the next write, or the end of the rebuild, takes them.
+# Every commit writes the keys it changed to a spool directory, then whoever
+# can take the index's write lock at once applies everything spooled, in one
+# index commit. A request never waits for the index: while another worker
+# (or a full rebuild) holds it, that holder takes the spooled changes with
+# its own before letting go. Entries are read from the database under the
+# lock, so the index never keeps an older state than the database.
 
 
 def _spool_dir() -> Path:
@@ -143,13 +146,15 @@ def _spool(pending: dict) -> None:
     path.with_suffix(".part").rename(path)  # whole files only, for the readers
 
 
+def _spooled() -> list[Path]:
+    directory = _spool_dir()
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
 def _take_spooled() -> tuple[dict, list[Path]]:
     """Claim the spooled changes (a rename: one worker only gets each file)."""
-    directory = _spool_dir()
-    if not directory.is_dir():
-        return {}, []
     pending, taken = {}, []
-    for path in directory.glob("*.json"):
+    for path in _spooled():
         claimed = path.with_suffix(f".taken-{os.getpid()}-{uuid.uuid4().hex[:6]}")
         try:
             path.rename(claimed)
@@ -162,53 +167,59 @@ def _take_spooled() -> tuple[dict, list[Path]]:
     return pending, taken
 
 
-def flush_spool() -> int:
-    """Apply the spooled changes now (after a rebuild); returns how many."""
-    pending, taken = _take_spooled()
-    if pending:
-        _refresh(pending)
-    for path in taken:
-        path.unlink(missing_ok=True)
-    return len(pending)
-
-
-def _refresh(pending: dict) -> None:
+def _entries(pending: dict) -> dict:
+    """The entries of these rows as the database holds them now (None: gone)."""
     from extranet.extensions import db
+
+    entries = {}
+    with Session(db.engine) as fresh:
+        for key, (model, identity) in pending.items():
+            obj = fresh.get(model, identity)
+            entries[key] = _registered(obj)[1](obj) if obj is not None else None
+    return entries
+
+
+def drain() -> int:
+    """Apply the spooled changes if this worker can take the write lock now;
+    returns how many keys it applied. The loop ends when the spool is empty
+    or another writer holds the lock: that one looks again after letting go."""
     from extranet.search.engine import get_engine
 
-    def load(keys) -> dict:
-        entries = {}
-        with Session(db.engine) as fresh:
-            for key in keys:
-                model, identity = pending[key]
-                obj = fresh.get(model, identity)
-                entries[key] = _registered(obj)[1](obj) if obj is not None else None
-        return entries
+    engine = get_engine(current_app)
+    applied = 0
+    while _spooled():
+        taken: list[Path] = []
 
-    get_engine(current_app).refresh(list(pending), load)
+        def load() -> dict:
+            pending, paths = _take_spooled()
+            taken.extend(paths)
+            return _entries(pending)
+
+        try:
+            done = engine.refresh(load, wait=False)
+        except Exception:
+            for path in taken:  # back in the spool, for the next writer
+                path.rename(path.with_suffix(".json"))
+            raise
+        if not done or not taken:
+            break
+        for path in taken:
+            applied += len(json.loads(path.read_text()))
+            path.unlink(missing_ok=True)
+    return applied
 
 
 @event.listens_for(Session, "after_commit")
 def _apply(session):
-    """Bring the changed entries in step with what is now committed.
-
-    The rows are read again in a session of their own, by the engine while it
-    holds its write lock: of two commits touching the same row, the later
-    reader writes last, so the index never keeps an older state (such as a
-    visibility since restricted) than the database."""
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    spooled, taken = _take_spooled()
-    pending = {**spooled, **pending}
+    _spool(pending)
     try:
-        _refresh(pending)
+        drain()
     except Exception:
         # The commit stands; the changes wait in the spool for the next write.
         log.exception("Search index not updated for %d change(s): spooled for the next write", len(pending))
-        _spool(pending)
-    for path in taken:
-        path.unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_rollback")

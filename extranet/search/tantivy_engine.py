@@ -443,9 +443,10 @@ class TantivyEngine(SearchEngine):
 
     # -- writing -------------------------------------------------------------------
 
-    def _writer(self, ix, heap: int):
-        """The writer lock, waited for with a growing, jittered pause: several
-        workers commit at once and none may drop its update."""
+    def _writer(self, ix, heap: int, wait: bool = True):
+        """The writer lock, waited for with a growing, jittered pause (several
+        workers commit at once and none may drop its update); without
+        ``wait``, None when another writer holds it."""
         deadline = time.monotonic() + self.WRITE_DEADLINE
         pause = 0.01
         while True:
@@ -454,16 +455,20 @@ class TantivyEngine(SearchEngine):
             except ValueError as error:
                 if "LockBusy" not in str(error):
                     raise
+                if not wait:
+                    return None
                 if time.monotonic() >= deadline:
                     raise IndexLocked(f"search index locked by another writer for {self.WRITE_DEADLINE:.0f} s") from error
                 time.sleep(pause + random.uniform(0, pause))
                 pause = min(pause * 2, 0.25)
 
-    def _write(self, change: Callable) -> None:
+    def _write(self, change: Callable, wait: bool = True) -> bool:
         for attempt in (1, 2):
             ix = self._open()
             try:
-                writer = self._writer(ix, self.WRITER_HEAP)
+                writer = self._writer(ix, self.WRITER_HEAP, wait)
+                if writer is None:
+                    return False
             except IndexLocked:
                 raise
             except Exception as error:
@@ -484,7 +489,8 @@ class TantivyEngine(SearchEngine):
             # number of segments stays small whatever the number of commits.
             # The next query sees the change: meta.json has changed.
             _release(writer)
-            return
+            return True
+        return False
 
     def _document(self, entry: SearchEntry) -> tantivy.Document:
         doc = tantivy.Document()
@@ -516,11 +522,9 @@ class TantivyEngine(SearchEngine):
         if entries:
             self._write(lambda writer: self._replace(writer, {entry.key: entry for entry in entries}))
 
-    def refresh(self, keys: Iterable[str], load: Callable[[list[str]], dict]) -> None:
-        keys = list(keys)
-        if keys:
-            # Read under the writer lock: see entries._apply.
-            self._write(lambda writer: self._replace(writer, load(keys)))
+    def refresh(self, load: Callable[[], dict], *, wait: bool = True) -> bool:
+        # Read under the writer lock: see entries.drain.
+        return self._write(lambda writer: self._replace(writer, load()), wait)
 
     def remove(self, keys: Iterable[str]) -> None:
         keys = list(keys)
