@@ -179,6 +179,141 @@ def can_choose_visibility(user, visibility, document=None) -> bool:
     return True
 
 
+# --- Working groups -------------------------------------------------------------
+#
+# ``group`` has ``id``, ``is_open`` and ``archived_at``; ``thread`` has ``group``
+# and ``locked``; ``message`` has ``thread``, ``author_id`` and ``deleted_at``.
+# Membership is read from ``user.group_ids`` and ``user.animated_group_ids``.
+
+
+def group_tokens(group) -> frozenset[str]:
+    """The tokens that open a group's threads, messages and attachments: the
+    whole network for an open group, its members and the national team for a
+    closed one."""
+    if group.is_open:
+        return frozenset({NETWORK})
+    return frozenset({group_token(group.id), NATIONAL})
+
+
+def is_group_member(user, group) -> bool:
+    return _active(user) and group.id in (getattr(user, "group_ids", ()) or ())
+
+
+def is_group_animator(user, group) -> bool:
+    return _active(user) and group.id in (getattr(user, "animated_group_ids", ()) or ())
+
+
+def can_create_group(user, obj=None) -> bool:
+    return is_national(user)
+
+
+def can_edit_group(user, group) -> bool:
+    """Name, description, axes, open or closed, animators, archiving: the national team."""
+    return is_national(user)
+
+
+def can_view_group(user, group) -> bool:
+    """The group's card and page header (name, description, animators): every
+    account, so that anyone can find a closed group and ask to join it."""
+    return _active(user)
+
+
+def can_read_group(user, group) -> bool:
+    """Its members, threads, messages, attachments and documents."""
+    return bool(group_tokens(group) & access_tokens(user))
+
+
+def can_join_group(user, group) -> bool:
+    """Join at once: an open group, or any group for the national team."""
+    if not _active(user) or group.archived_at is not None or is_group_member(user, group):
+        return False
+    return bool(group.is_open) or is_national(user)
+
+
+def can_request_to_join_group(user, group) -> bool:
+    """Ask to join a closed group (an animator decides)."""
+    if not _active(user) or group.archived_at is not None or is_group_member(user, group):
+        return False
+    return not group.is_open and not is_national(user)
+
+
+def can_leave_group(user, group) -> bool:
+    return is_group_member(user, group)
+
+
+def can_moderate_group(user, group) -> bool:
+    """Decide join requests, pin, lock, move threads, delete any message, see
+    earlier versions of messages: the group's animators and the national team."""
+    return is_national(user) or is_group_animator(user, group)
+
+
+def can_decide_join_request(user, join_request) -> bool:
+    return can_moderate_group(user, join_request.group)
+
+
+def can_create_thread(user, group) -> bool:
+    """Open a thread: members of a group that is not archived."""
+    return group.archived_at is None and is_group_member(user, group)
+
+
+def can_read_thread(user, thread) -> bool:
+    return can_read_group(user, thread.group)
+
+
+def can_reply_to_thread(user, thread) -> bool:
+    """Members reply; in a locked thread, only those who moderate the group."""
+    group = thread.group
+    if group.archived_at is not None or not is_group_member(user, group):
+        return False
+    return not thread.locked or can_moderate_group(user, group)
+
+
+def can_moderate_thread(user, thread) -> bool:
+    return can_read_thread(user, thread) and can_moderate_group(user, thread.group)
+
+
+def can_pin_thread(user, thread) -> bool:
+    return can_moderate_thread(user, thread)
+
+
+def can_lock_thread(user, thread) -> bool:
+    return can_moderate_thread(user, thread)
+
+
+def can_move_thread(user, thread) -> bool:
+    """Move to another group: to one of the groups the user moderates, see ``can_receive_thread``."""
+    return can_moderate_thread(user, thread)
+
+
+def can_receive_thread(user, group) -> bool:
+    """A group a thread may be moved into."""
+    return group.archived_at is None and can_moderate_group(user, group)
+
+
+def can_edit_message(user, message) -> bool:
+    """Its author, while the message stands and they may still write in the thread."""
+    if message.deleted_at is not None or not _active(user) or message.author_id != user.id:
+        return False
+    return can_reply_to_thread(user, message.thread)
+
+
+def can_delete_message(user, message) -> bool:
+    """Its author, or those who moderate the group."""
+    if message.deleted_at is not None or not can_read_thread(user, message.thread):
+        return False
+    return message.author_id == user.id or can_moderate_group(user, message.thread.group)
+
+
+def can_view_message_history(user, message) -> bool:
+    """Earlier versions of an edited message: those who moderate the group."""
+    return message.deleted_at is None and can_moderate_thread(user, message.thread)
+
+
+def can_download_attachment(user, attachment) -> bool:
+    message = attachment.message
+    return message.deleted_at is None and can_read_thread(user, message.thread)
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -153,6 +153,49 @@ def _sweep_stale(directory: Path) -> None:
         pass
 
 
+# --- Who refers to stored files ---------------------------------------------------
+#
+# Several features keep files here (toolbox versions, message attachments), and
+# two of them may hold the same content: a file may go only when no column of
+# any of them names it any more.
+
+_referrers: list = []
+
+
+def register_referrer(column) -> None:
+    """``column`` (a mapped attribute, such as ``DocumentVersion.sha256``) holds hashes of stored files."""
+    if column not in _referrers:
+        _referrers.append(column)
+
+
+def still_referenced(sha256s) -> set[str]:
+    """Those of these hashes that some row still refers to."""
+    from sqlalchemy import select
+
+    wanted = set(sha256s)
+    used: set[str] = set()
+    for column in _referrers if wanted else ():
+        used.update(db.session.scalars(select(column).where(column.in_(wanted)).distinct()))
+    return used
+
+
+def referenced() -> set[str]:
+    """Every hash some row refers to."""
+    from sqlalchemy import select
+
+    used: set[str] = set()
+    for column in _referrers:
+        used.update(db.session.scalars(select(column).distinct()))
+    return used
+
+
+def remove_unreferenced_after_commit(sha256s) -> None:
+    """Delete, once the transaction commits, those of these files nothing refers to any more (call after the flush)."""
+    sha256s = set(sha256s)
+    if sha256s:
+        remove_after_commit(sha256s - still_referenced(sha256s))
+
+
 def remove_after_commit(sha256s) -> None:
     """Delete these stored files once the current transaction commits (never
     if it rolls back). The caller checks that nothing else refers to them."""

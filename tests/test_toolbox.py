@@ -21,6 +21,7 @@ from extranet.auth.models import User
 from extranet.extensions import db
 from extranet.search import get_engine
 from extranet.files import FileFormat
+from extranet.groups.models import Group, GroupMembership
 from extranet.plan.models import Axis
 from extranet.territories.models import Territory
 from extranet.toolbox import services
@@ -478,9 +479,13 @@ def test_the_sql_filter_and_can_view_document_always_agree(app, person):
             users.append(create_user(email=f"u{n}@example.org", password="un mot de passe solide", name=f"U{n}", role=Role(role),
                                      territory_id=lyon if territory else None,
                                      organisation_type=OrganisationType.CCAS if role == "member" else None, active=active))
+        group = Group(name="Groupe", slug="groupe")
+        db.session.add(group)
+        db.session.flush()
+        db.session.add(GroupMembership(group=group, user=users[3]))  # the active member belongs to it
         db.session.flush()
         axis = db.session.scalar(select(Axis).where(Axis.number == 1))
-        cases = [(v, g, a) for v in Visibility for g in (None, 7) for a in [None] + [u.id for u in users]]
+        cases = [(v, g, a) for v in Visibility for g in (None, group.id) for a in [None] + [u.id for u in users]]
         for n, (visibility, group_id, author_id) in enumerate(cases):
             document = Document(title=f"D{n}", summary="", type=DocumentType.OTHER, visibility=visibility, group_id=group_id,
                                 author_id=author_id, territory_id=lyon)
@@ -502,14 +507,18 @@ def test_the_sql_filter_and_can_view_document_always_agree(app, person):
         assert checked == len(documents) * (len(users) + 1)
 
 
-def test_group_members_would_see_their_group_documents_in_lists_too(app, person):
-    """The "group" visibility is ready for working groups: a user holding the group's token sees its documents."""
+def test_group_members_see_their_group_documents_in_lists_too(app, person):
+    """A member of a working group holds the group's token: its "group" documents, and no other group's."""
     member = person("member")
     with app.app_context():
         user = db.session.get(User, member.id)
-        user.group_ids = (7,)
-        document = Document(title="G", summary="", type=DocumentType.OTHER, visibility=Visibility.GROUP, group_id=7)
-        other = Document(title="H", summary="", type=DocumentType.OTHER, visibility=Visibility.GROUP, group_id=8)
+        mine, theirs = Group(name="Le mien", slug="le-mien"), Group(name="Un autre", slug="un-autre")
+        db.session.add_all([mine, theirs, GroupMembership(group=mine, user=user)])
+        db.session.flush()
+        db.session.expire(user, ["memberships"])
+        assert user.group_ids == {mine.id}
+        document = Document(title="G", summary="", type=DocumentType.OTHER, visibility=Visibility.GROUP, group_id=mine.id)
+        other = Document(title="H", summary="", type=DocumentType.OTHER, visibility=Visibility.GROUP, group_id=theirs.id)
         db.session.add_all([document, other])
         db.session.flush()
         assert set(db.session.scalars(select(Document.title).where(visible_to(user)))) == {"G"}

@@ -38,10 +38,21 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
 
     territory: Mapped["Territory | None"] = relationship(back_populates="users")  # noqa: F821
+    # Working groups: loaded once per instance, when a permission first asks.
+    memberships: Mapped[list["GroupMembership"]] = relationship(back_populates="user", passive_deletes=True)  # noqa: F821
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def group_ids(self) -> frozenset[int]:
+        """The working groups this account belongs to (``permissions.access_tokens`` reads them)."""
+        return frozenset(m.group_id for m in self.memberships)
+
+    @property
+    def animated_group_ids(self) -> frozenset[int]:
+        return frozenset(m.group_id for m in self.memberships if m.is_animator)
 
     def get_id(self) -> str:
         return self.session_token

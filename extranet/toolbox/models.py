@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, and_, false, or_
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint, and_, false, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extranet import permissions
@@ -78,8 +78,8 @@ class Document(db.Model):
     keywords: Mapped[str] = mapped_column(String(1000), default="")
     territory_id: Mapped[int | None] = mapped_column(ForeignKey("territory.id", ondelete="SET NULL"), index=True)
     visibility: Mapped[Visibility] = mapped_column(enum_type(Visibility), index=True)
-    # The working group of a "group" document; no table to point to until groups exist.
-    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The working group of a "group" document.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("working_group.id", ondelete="SET NULL"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Changed by edits and new versions, not by downloads.
@@ -175,5 +175,9 @@ def visible_to(user):
             conditions.append(and_(Document.visibility == Visibility.GROUP, Document.group_id == group_id))
     return or_(*conditions) if conditions else false()
 
+
+from extranet import storage  # noqa: E402
+
+storage.register_referrer(DocumentVersion.sha256)
 
 from extranet.toolbox import search  # noqa: E402, F401  (registers documents with the search index)

@@ -225,9 +225,8 @@ def delete_document(actor, document: Document) -> None:
     hashes = set(db.session.scalars(select(DocumentVersion.sha256).where(DocumentVersion.document_id == document.id)))
     db.session.delete(document)
     db.session.flush()
-    if hashes:
-        still_used = set(db.session.scalars(select(DocumentVersion.sha256).where(DocumentVersion.sha256.in_(hashes)).distinct()))
-        storage.remove_after_commit(hashes - still_used)
+    # Another version, or a message attachment, may have the same content.
+    storage.remove_unreferenced_after_commit(hashes)
 
 
 def record_download(document: Document) -> None:
@@ -393,7 +392,7 @@ def all_territories() -> list[Territory]:
 
 
 def unreferenced_files(min_age_seconds: int = 3600) -> list:
-    """Stored files no version refers to: left by an upload whose transaction
+    """Stored files nothing refers to (no version, no attachment): left by an upload whose transaction
     failed after the file was kept. Recent files are left alone, since an
     upload in progress keeps its file just before it commits."""
     import time
@@ -401,7 +400,7 @@ def unreferenced_files(min_age_seconds: int = 3600) -> list:
     root = storage.root()
     if not root.exists():
         return []
-    used = set(db.session.scalars(select(DocumentVersion.sha256).distinct()))
+    used = storage.referenced()
     limit = time.time() - min_age_seconds
     return [
         path
