@@ -17,17 +17,11 @@ from extranet.extensions import db
 from extranet.groups.models import Group, GroupMembership, JoinRequest, JoinRequestStatus, NotificationPreference
 
 from . import files as make
-from .group_fixtures import (  # noqa: F401  (fixtures)
-    add_member,
-    bulk_replies,
-    bulk_threads,
-    make_group,
-    make_thread,
-    message_ids,
-    search_keys,
-    text_of,
-)
+from .group_helpers import bulk_replies, bulk_threads, message_ids, search_keys, text_of
 from .helpers import errors_beside
+
+# The make_group, add_member and make_thread fixtures.
+pytest_plugins = ["tests.group_fixtures"]
 
 # --- Helpers -------------------------------------------------------------------------
 
