@@ -23,6 +23,15 @@ SETTINGS = {
     "MAIL_USE_SSL": (False, _BOOL),
     "MAIL_TIMEOUT": (10, int),
     "MAIL_SENDER": ("Extranet Logement d'abord <ne-pas-repondre@logement-dabord.example>", str),
+    # Outbox: tries before a mail is marked failed (with the backoff below, about two hours).
+    "MAIL_MAX_ATTEMPTS": (8, int),
+    "MAIL_RETRY_BASE_SECONDS": (60, int),
+    "MAIL_RETRY_MAX_SECONDS": (3600, int),
+    # A claimed mail not recorded as sent or failed within this time (worker
+    # killed mid-send) is due again: far above a batch's worst case.
+    "MAIL_CLAIM_SECONDS": (900, int),
+    # Sent mails are kept (without their body) this long for the record.
+    "MAIL_KEEP_SENT_DAYS": (30, int),
     "MAX_UPLOAD_MB": (50, int),
     # Public address of the site, for links in mail sent outside a request (workers, CLI).
     "BASE_URL": ("", str),

@@ -39,20 +39,6 @@ from extranet.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-# Defaults of the settings a deployment may override in the app configuration.
-DEFAULTS = {
-    # Tries before a mail is marked failed: with the backoff below, about two hours.
-    "MAIL_MAX_ATTEMPTS": 8,
-    "MAIL_RETRY_BASE_SECONDS": 60,
-    "MAIL_RETRY_MAX_SECONDS": 3600,
-    # A claimed mail not recorded as sent or failed within this time (worker
-    # killed mid-send) is due again. Far above a batch's worst case, which is
-    # a few SMTP timeouts, so a slow worker is never overtaken by another.
-    "MAIL_CLAIM_SECONDS": 900,
-    # Sent mails are kept (without their body) this long for the record.
-    "MAIL_KEEP_SENT_DAYS": 30,
-}
-
 SUBJECT_MAX = 500
 ERROR_MAX = 2000
 
@@ -103,7 +89,7 @@ class OutgoingMail(db.Model):
 
 
 def _setting(name: str, app=None):
-    return (app or current_app).config.get(name, DEFAULTS[name])
+    return (app or current_app).config[name]
 
 
 # --- Queueing ---------------------------------------------------------------------

@@ -239,8 +239,7 @@ def test_smtp_down_then_back(app, worker, mailbox, request):
     assert [(row.status, row.attempts, row.message) for row in outbox(app)] == [(MailStatus.SENT, 3, None)] * 2
 
 
-def test_backoff_doubles_up_to_an_hour():
-    app = SimpleNamespace(config={})
+def test_backoff_doubles_up_to_an_hour(app):
     for attempts, nominal in [(1, 60), (2, 120), (3, 240), (6, 1920), (7, 3600), (12, 3600)]:
         for _ in range(20):
             delay = mail.retry_delay(attempts, app).total_seconds()
