@@ -1,7 +1,9 @@
 """How discussions appear in the platform's search (kind "discussion").
 
 A thread is one entry: its title and the message that opened it. Each reply is
-an entry of its own, so that a hit leads to the very message. Deleted messages
+an entry of its own, so that a hit leads to the very message; it is titled by
+its own first words, not the thread's title, so that a search for a thread's
+title finds the thread once rather than once per reply. Deleted messages
 leave the index. Who may find them is said by the group's tokens
 (``permissions.group_tokens``), the same that open the pages: when a thread
 moves to another group, or a group becomes closed, its entries follow.
@@ -32,15 +34,12 @@ def message_url(message_id: int) -> str:
     return f"/groups/messages/{message_id}"
 
 
+REPLY_TITLE_CHARS = 90
+
+
 def _common(thread: Thread) -> dict:
     group = thread.group
-    return dict(
-        kind="discussion",
-        title=thread.title,
-        axes=group.axis_numbers,
-        keywords=(group.name,),
-        access=permissions.group_tokens(group),
-    )
+    return dict(kind="discussion", axes=group.axis_numbers, access=permissions.group_tokens(group))
 
 
 def _first_message(thread: Thread) -> Message | None:
@@ -54,8 +53,8 @@ def thread_entry(thread: Thread) -> SearchEntry:
     return SearchEntry(
         key=f"thread:{thread.id}",
         type="thread",
+        title=thread.title,
         url=thread_url(thread.id),
-        summary=excerpt(text, 300),
         content=excerpt(text, MAX_CONTENT_CHARS),
         year=thread.created_at.year if thread.created_at else None,
         date=thread.last_message_at,
@@ -70,8 +69,8 @@ def message_entry(message: Message) -> SearchEntry | None:
     return SearchEntry(
         key=f"message:{message.id}",
         type="reply",
+        title=excerpt(message.body, REPLY_TITLE_CHARS),
         url=message_url(message.id),
-        summary=excerpt(message.body, 300),
         content=excerpt(message.body, MAX_CONTENT_CHARS),
         year=message.created_at.year if message.created_at else None,
         date=message.created_at,
@@ -96,7 +95,7 @@ def _messages_of(session, thread_condition) -> list[Message]:
 def _group_dependents(group: Group):
     """A group opened, closed or given other axes changes the entries of all its discussions."""
     state = inspect(group)
-    if state.pending or state.deleted or not _changed(group, "is_open", "axes", "name"):
+    if state.pending or state.deleted or not _changed(group, "is_open", "axes"):
         return []
     session = object_session(group)
     threads = list(session.scalars(select(Thread).options(load_only(Thread.id)).where(Thread.group_id == group.id)))
@@ -104,9 +103,9 @@ def _group_dependents(group: Group):
 
 
 def _thread_dependents(thread: Thread):
-    """A thread moved to another group, or renamed, changes the entries of its replies."""
+    """A thread moved to another group changes the entries of its replies."""
     state = inspect(thread)
-    if state.pending or state.deleted or not _changed(thread, "group_id", "title"):
+    if state.pending or state.deleted or not _changed(thread, "group_id"):
         return []
     return _messages_of(object_session(thread), Message.thread_id == thread.id)
 
