@@ -64,6 +64,7 @@ def load() -> None:
         territory = fields.pop("territory", None)
         create_user(password=PASSWORD, territory_id=slugs.get(territory) if territory else None, **fields)
     _load_documents(slugs)
+    _load_groups(slugs)
 
 
 def _load_documents(slugs: dict) -> None:
@@ -89,6 +90,135 @@ def _load_documents(slugs: dict) -> None:
             visibility=Visibility.NETWORK,
             upload=upload,
         )
+
+
+# Two working groups with a few discussions: one open, one closed (with a
+# request to join waiting, and a document shared with the group only).
+GROUPS = [
+    dict(
+        name="Prévention des expulsions",
+        is_open=True,
+        axes=(4, 9),
+        animators=("animation@demo.logement-dabord.fr", "coordination.lyon@demo.logement-dabord.fr"),
+        members=("bailleur.lyon@demo.logement-dabord.fr", "coordination.reunion@demo.logement-dabord.fr",
+                 "siao.pasdecalais@demo.logement-dabord.fr"),
+        description="Échanger sur les pratiques de **prévention des expulsions locatives** : repérage des impayés dès "
+                    "le premier mois, rôle des CCAPEX, protocoles avec les bailleurs sociaux, accompagnement des "
+                    "ménages menacés.\n\nLe groupe se réunit en visioconférence une fois par trimestre ; entre deux "
+                    "réunions, les discussions continuent ici.",
+        threads=[
+            dict(title="Mobiliser la CCAPEX dès le premier impayé", pinned=True, days_ago=12, messages=[
+                ("coordination.lyon@demo.logement-dabord.fr",
+                 "Bonjour à tous,\n\nÀ Lyon, nous testons depuis janvier un **signalement à la CCAPEX dès le premier "
+                 "impayé**, en lien avec la CAF et les trois principaux bailleurs. Les premiers résultats sont "
+                 "encourageants :\n\n- 140 ménages repérés en six mois ;\n- un premier contact social sous 15 jours "
+                 "dans 80 % des cas.\n\nComment faites-vous dans vos territoires ?"),
+                ("bailleur.lyon@demo.logement-dabord.fr",
+                 "Côté bailleur, le plus difficile reste de joindre les ménages qui ne répondent plus aux courriers. "
+                 "Nous avons recruté deux conseillères sociales qui font des **visites à domicile** : c'est ce qui "
+                 "fonctionne le mieux."),
+                ("coordination.reunion@demo.logement-dabord.fr",
+                 "À La Réunion, la commission se réunit tous les mois par arrondissement. Nous avons le même constat "
+                 "sur l'aller-vers. Je peux partager notre fiche de liaison avec les travailleurs sociaux du "
+                 "Département si cela intéresse quelqu'un."),
+                ("animation@demo.logement-dabord.fr",
+                 "> **Nadia Payet** a écrit :\n>\n> Je peux partager notre fiche de liaison\n\nVolontiers ! "
+                 "Déposez-la dans la boîte à outils, nous la présenterons à la prochaine réunion du groupe."),
+            ]),
+            dict(title="Protocoles de cohésion sociale : vos retours", days_ago=5, messages=[
+                ("bailleur.lyon@demo.logement-dabord.fr",
+                 "Nous renégocions notre protocole avec la préfecture. Quelles clauses avez-vous trouvées utiles "
+                 "(durée, suivi social, reprise du paiement du loyer courant) ?"),
+                ("siao.pasdecalais@demo.logement-dabord.fr",
+                 "Dans le Pas-de-Calais, la clause la plus utile a été le **rendez-vous de suivi à trois mois** avec "
+                 "le ménage, le bailleur et le travailleur social."),
+            ]),
+        ],
+    ),
+    dict(
+        name="Observation sociale et données",
+        is_open=False,
+        axes=(15, 16),
+        animators=("coordination.reunion@demo.logement-dabord.fr",),
+        members=("siao.pasdecalais@demo.logement-dabord.fr", "admin@demo.logement-dabord.fr"),
+        description="Groupe restreint des observatoires locaux : indicateurs partagés, nuit de la solidarité, "
+                    "données du SIAO. Les échanges contiennent des **données non publiées** : le groupe est fermé.",
+        threads=[
+            dict(title="Indicateurs communs pour la nuit de la solidarité", days_ago=3, messages=[
+                ("siao.pasdecalais@demo.logement-dabord.fr",
+                 "Je propose que nous partagions une grille commune : personnes à la rue, en hébergement d'urgence, "
+                 "à l'hôtel, sortants d'institutions. Qui peut relire la version jointe au compte rendu ?"),
+                ("coordination.reunion@demo.logement-dabord.fr",
+                 "Je m'en charge cette semaine. Attention aux effectifs trop faibles par commune : au-dessous de 10, "
+                 "on ne publie pas."),
+            ]),
+        ],
+        request=("bailleur.lyon@demo.logement-dabord.fr",
+                 "Bonjour, je suis chargée de mission accès au logement chez Lyon Métropole Habitat : nos données "
+                 "d'attribution pourraient intéresser le groupe."),
+        document=dict(author="coordination.reunion@demo.logement-dabord.fr", territory="la-reunion", type="study", axes=(15,),
+                      title="Grille d'indicateurs de l'observatoire local (version de travail)",
+                      summary="Document de travail du groupe : définitions et sources de chaque indicateur.",
+                      keywords="observation sociale, indicateurs", filename="grille-indicateurs.csv",
+                      content="Indicateur;Source\nPersonnes à la rue;Maraudes et 115\nHébergement d'urgence;SIAO\n"),
+    ),
+]
+
+
+def _load_groups(slugs: dict) -> None:
+    import io
+    from datetime import timedelta
+
+    from extranet.groups import services as groups
+    from extranet.groups.models import Group, JoinRequest, JoinRequestStatus, Message
+    from extranet.plan.models import Axis
+    from extranet.timeutil import utcnow
+    from extranet.toolbox import services as toolbox
+    from extranet.toolbox.models import DocumentType, Visibility
+
+    if db.session.scalar(select(Group.id).limit(1)) is not None:
+        return
+    axes = {a.number: a.id for a in db.session.scalars(select(Axis))}
+    creator = find_user_by_email("admin@demo.logement-dabord.fr")
+    for spec in GROUPS:
+        group = groups.create_group(
+            creator, name=spec["name"], description=spec["description"], is_open=spec["is_open"],
+            axis_ids=[axes[n] for n in spec["axes"]], animator_ids=[find_user_by_email(e).id for e in spec["animators"]],
+        )
+        for email in spec["members"]:
+            groups._new_membership(group, find_user_by_email(email))
+        db.session.flush()
+        for thread_spec in spec["threads"]:
+            start = utcnow() - timedelta(days=thread_spec["days_ago"])
+            (author, body), *replies = thread_spec["messages"]
+            db.session.expire(find_user_by_email(author), ["memberships"])
+            thread = groups.open_thread(find_user_by_email(author), group, title=thread_spec["title"], body=body)
+            for email, text in replies:
+                db.session.expire(find_user_by_email(email), ["memberships"])
+                groups.reply(find_user_by_email(email), thread, body=text)
+            thread.pinned = thread_spec.get("pinned", False)
+            # Spread the conversation over the days before today.
+            messages = db.session.scalars(select(Message).where(Message.thread_id == thread.id).order_by(Message.number)).all()
+            for n, message in enumerate(messages):
+                message.created_at = start + timedelta(hours=5 * n + 2)
+            thread.created_at = messages[0].created_at
+            thread.last_message_at = messages[-1].created_at
+        if "request" in spec:
+            email, text = spec["request"]
+            db.session.add(JoinRequest(group=group, user_id=find_user_by_email(email).id, message=text,
+                                       status=JoinRequestStatus.PENDING, created_at=utcnow() - timedelta(days=1)))
+        if "document" in spec:
+            doc = spec["document"]
+            upload = toolbox.receive_upload(io.BytesIO(doc["content"].encode()), doc["filename"], 10 * 1024 * 1024)
+            document = toolbox.publish(
+                find_user_by_email(doc["author"]), title=doc["title"], summary=doc["summary"], type=DocumentType(doc["type"]),
+                axis_ids=[axes[n] for n in doc["axes"]], keywords=doc["keywords"], territory_id=slugs.get(doc["territory"]),
+                visibility=Visibility.NETWORK, upload=upload,
+            )
+            # Shared with the group only (the toolbox form does not offer it yet).
+            document.visibility = Visibility.GROUP
+            document.group_id = group.id
+        db.session.flush()
 
 
 def logins_text() -> str:

@@ -255,6 +255,10 @@ def test_demo_data_has_every_role_over_three_territories(runner, client, login):
             break
     assert client.get("/toolbox/").get_data(as_text=True).count('href="/toolbox/') >= len(demo.DOCUMENTS)
     assert "Guide méthodologique : mobiliser le parc privé" in client.get("/search?q=intermediation").get_data(as_text=True)
+    # Two working groups, one closed, with discussions.
+    groups = client.get("/groups/").get_data(as_text=True)
+    assert "Prévention des expulsions" in groups and "Observation sociale et données" in groups
+    assert "Mobiliser la CCAPEX dès le premier impayé" in client.get("/groups/prevention-des-expulsions").get_data(as_text=True)
     # A second run adds nothing.
     assert "already has users" in runner.invoke(args=["extranet", "load-demo-data"]).output
 

@@ -167,6 +167,9 @@ class Thread(db.Model):
     group: Mapped[Group] = relationship()
     author: Mapped["User | None"] = relationship(foreign_keys=[author_id])  # noqa: F821
     last_message: Mapped["Message | None"] = relationship(foreign_keys=[last_message_id], post_update=True)
+    first_message: Mapped["Message | None"] = relationship(
+        primaryjoin="and_(Thread.id == foreign(Message.thread_id), Message.number == 1)", viewonly=True, uselist=False
+    )
 
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.title!r}>"

@@ -42,13 +42,8 @@ def _common(thread: Thread) -> dict:
     return dict(kind="discussion", axes=group.axis_numbers, access=permissions.group_tokens(group))
 
 
-def _first_message(thread: Thread) -> Message | None:
-    session = object_session(thread)
-    return session.scalar(select(Message).where(Message.thread_id == thread.id, Message.number == 1))
-
-
 def thread_entry(thread: Thread) -> SearchEntry:
-    first = _first_message(thread)
+    first = thread.first_message
     text = first.body if first is not None and first.deleted_at is None else ""
     return SearchEntry(
         key=f"thread:{thread.id}",
@@ -116,7 +111,7 @@ def _message_dependents(message: Message):
 
 
 def _all_threads():
-    return select(Thread).options(selectinload(Thread.group).selectinload(Group.axes))
+    return select(Thread).options(selectinload(Thread.group).selectinload(Group.axes), selectinload(Thread.first_message))
 
 
 def _all_replies():
