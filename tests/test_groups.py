@@ -425,7 +425,8 @@ def test_closed_group_discussions_are_for_members_and_the_national_team(app, cli
     assert ("Fil confidentiel sur l'ornithorynque" in page) == reads
     assert ("A closed group" in page) == (not reads)
     # Nor anywhere else: the directory, the search page.
-    assert "ornithorynque" not in text_of(client.get("/groups/"))
+    directory = text_of(client.get("/groups/"))
+    assert "ornithorynque" not in directory and ("1 thread" in directory) == reads  # not even how many
     results = text_of(client.get("/search?q=ornithorynque"))
     assert ("Fil confidentiel sur l'ornithorynque" in results) == reads
     assert (len(search_keys(app, user, "kangourou")) == 1) == reads

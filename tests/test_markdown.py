@@ -350,7 +350,10 @@ def test_mention_helper_round_trip():
 
 def test_quote_round_trip(tmp_path):
     earlier = "Voici le **compte rendu** pour @[Paul](user:7).\n\n```\nligne <1>\n```"
-    with _app(tmp_path).test_request_context():
+    from flask_babel import force_locale
+
+    # In English: the French catalog translates "wrote:".
+    with _app(tmp_path).test_request_context(), force_locale("en"):
         reply = quote("Marie Dupont", earlier) + "Merci @[Marie Dupont](user:12) !"
     assert reply.startswith("> **Marie Dupont** wrote:\n>\n> Voici le **compte rendu**")
     rendered = render(reply)
