@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
@@ -283,7 +284,11 @@ def join(slug):
     group = _group(slug)
     require(can_join_group(current_user, group))
     services.join(_actor(), group)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Joined at the same moment in another tab: a member all the same.
+        db.session.rollback()
     flash(_("You are now a member of “%(name)s”.", name=group.name), "success")
     return redirect(url_for("groups.detail", slug=group.slug))
 
