@@ -146,8 +146,8 @@ class JoinRequest(db.Model):
 
 class Thread(db.Model):
     __table_args__ = (
-        # The group page: pinned first, then by last activity.
-        Index("ix_thread_group_id_pinned_last_message_at", "group_id", "pinned", "last_message_at"),
+        # The group page: pinned first, then by last activity (the id breaks ties), read in index order.
+        Index("ix_thread_group_id_pinned_last_message_at_id", "group_id", "pinned", "last_message_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
