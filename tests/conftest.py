@@ -282,6 +282,9 @@ def app(app_config, mailbox):
         load_plan()
         db.session.commit()
     yield app
+    engine = app.extensions.get("search")
+    if engine is not None:
+        engine.wait_for_merges()  # no merge thread of this test writes into the next one's database
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -108,6 +108,7 @@ def test_changes_made_while_the_index_is_locked_are_not_lost(app, territories_in
     spool = Path(app.config["DATA_DIR"]) / "search-spool"
     with app.app_context():
         engine = get_engine(app)
+        engine.wait_for_merges()  # the last commit's merges hold the lock for a moment
         holder = engine._open().writer(heap_size=engine.WRITER_HEAP, num_threads=1)  # as `reindex` in another process
     try:
         started = time.monotonic()
@@ -151,6 +152,7 @@ def test_reindex_applies_the_changes_spooled_during_the_rebuild(app, territories
     set_description(app, "lyon", "Une colocation solidaire.")
     with app.app_context():
         engine = get_engine(app)
+        engine.wait_for_merges()  # the last commit's merges hold the lock for a moment
         holder = engine._open().writer(heap_size=engine.WRITER_HEAP, num_threads=1)
     try:
         set_description(app, "lyon", "Une pension de famille.")

@@ -276,6 +276,7 @@ def test_many_small_commits_keep_few_segments(engine):
         eng.index([entry(f"s{i}", title=f"Fiche {i}", content="segment")])
     eng.index([entry("s3", title="Fiche remplacée", content="autre")])
     eng.remove(["s4"])
+    eng.wait_for_merges()
     # Tantivy merges eight segments of a size into one.
     assert eng._open().searcher().num_segments <= 8
     results = eng.query("segment", access=NETWORK, per_page=100)

@@ -319,13 +319,15 @@ class TantivyEngine(SearchEngine):
     REBUILD_HEAP = 200_000_000
 
     def __init__(self, app, path: str | os.PathLike | None = None):
-        self.app = app
+        # The application itself, not current_app: merge threads outlive the request.
+        self.app = app._get_current_object() if hasattr(app, "_get_current_object") else app
         self.path = Path(path or Path(app.config["DATA_DIR"]) / "search-index")
         self.schema = make_schema()
         self._ix = None
         self._signature = None
         self._lock = threading.RLock()
         self._exclusive_depth = 0
+        self._merges: list[threading.Thread] = []
 
     # -- opening, and rebuilding what is missing or broken -----------------------
 
@@ -485,12 +487,38 @@ class TantivyEngine(SearchEngine):
                     raise
                 self._recover(error)
                 continue
-            # Merges of small segments run now, under the lock, so that the
-            # number of segments stays small whatever the number of commits.
-            # The next query sees the change: meta.json has changed.
-            _release(writer)
+            # Committed: the next query sees it (meta.json has changed).
+            self._merge_in_background(writer)
             return True
         return False
+
+    def _merge_in_background(self, writer) -> None:
+        """Let Tantivy merge segments in a thread, still holding the lock, so
+        that their number stays small without a request waiting for a merge
+        (seconds, now and then). Writes meanwhile are spooled: the thread
+        applies them once the lock is free (see entries.drain)."""
+        from extranet.search.entries import drain
+
+        def finish():
+            try:
+                writer.wait_merging_threads()
+            except Exception:
+                log.exception("Search index: merging segments failed")
+            try:
+                with self.app.app_context():
+                    drain()
+            except Exception:
+                log.exception("Search index: changes spooled during a merge not applied yet")
+
+        thread = threading.Thread(target=finish, name="search-index-merge", daemon=True)
+        with self._lock:
+            self._merges = [t for t in self._merges if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait_for_merges(self, timeout: float | None = None) -> None:
+        """Until the merges this engine started are over (tests, shutdown)."""
+        for thread in list(self._merges):
+            thread.join(timeout)
 
     def _document(self, entry: SearchEntry) -> tantivy.Document:
         doc = tantivy.Document()
