@@ -171,11 +171,15 @@ def can_delete_document(user, document) -> bool:
 def can_choose_visibility(user, visibility, document=None) -> bool:
     """Anyone may share with the whole network or with the national team only,
     but not restrict to the national team someone else's document they could
-    then no longer open (a coordinator editing a member's document)."""
-    if not _active(user) or str(visibility) not in ("network", "national"):
+    then no longer open (a coordinator editing a member's document). A working
+    group is a choice for the national team and for members of a group; which
+    groups, ``can_share_with_group`` says."""
+    if not _active(user) or str(visibility) not in ("network", "national", "group"):
         return False
     if str(visibility) == "national" and document is not None and not is_national(user):
         return document.author_id == user.id
+    if str(visibility) == "group":
+        return is_national(user) or bool(getattr(user, "group_ids", ()))
     return True
 
 
@@ -249,6 +253,15 @@ def can_moderate_group(user, group) -> bool:
 
 def can_decide_join_request(user, join_request) -> bool:
     return can_moderate_group(user, join_request.group)
+
+
+def can_share_with_group(user, group) -> bool:
+    """Share a toolbox document with the group (its members and the national
+    team then read it): its members and the national team, while the group is
+    not archived."""
+    if not _active(user) or group.archived_at is not None:
+        return False
+    return is_national(user) or is_group_member(user, group)
 
 
 def can_create_thread(user, group) -> bool:

@@ -21,6 +21,7 @@ from extranet.toolbox.models import DOCUMENT_TYPE_LABELS, DocumentType, Visibili
 from extranet.toolbox.services import MAX_KEYWORD_LENGTH, MAX_KEYWORDS
 
 ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED_EXTENSIONS)
+GROUP_CHOICE_MESSAGE = _l("Choose one of your working groups: a document can be shared only with a group you belong to.")
 
 
 def type_choices() -> list[SelectChoice]:
@@ -107,6 +108,24 @@ class DocumentForm(FlaskForm):
         invalid_value_message=_l("Choose who can see the document."),
         invalid_choice_message=_l("Choose who can see the document."),
     )
+    # Offered (choices set by the view) to those who may share with a group;
+    # read only when the visibility is "a working group".
+    group_id = SelectField(
+        _l("Working group"),
+        coerce=optional_int,
+        description=_l("For a document shared with a working group: which one."),
+        validate_choice=False,  # checked below, once the visibility is known
+        invalid_value_message=GROUP_CHOICE_MESSAGE,
+    )
+
+    def validate_group_id(self, field):
+        if self.visibility.data != Visibility.GROUP:
+            field.data = None
+            return
+        if field.data is None:
+            raise ValidationError(_l("Choose the working group to share the document with."))
+        if str(field.data) not in {str(choice.value) for choice in field.choices or ()}:
+            raise ValidationError(GROUP_CHOICE_MESSAGE)
 
 
 class UploadMixin:

@@ -92,6 +92,7 @@ class Document(db.Model):
 
     author: Mapped["User | None"] = relationship()  # noqa: F821
     territory: Mapped["Territory | None"] = relationship()  # noqa: F821
+    group: Mapped["Group | None"] = relationship()  # noqa: F821
     axes: Mapped[list["Axis"]] = relationship(secondary=document_axis, order_by="Axis.number")  # noqa: F821
     versions: Mapped[list["DocumentVersion"]] = relationship(
         back_populates="document",

@@ -17,7 +17,8 @@ from extranet import files, storage
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.files import FileFormat
-from extranet.permissions import can_choose_visibility, can_create_document, can_delete_document, can_edit_document
+from extranet.groups.models import Group
+from extranet.permissions import can_choose_visibility, can_create_document, can_delete_document, can_edit_document, can_share_with_group
 from extranet.plan.models import Axis
 from extranet.territories.models import Territory
 from extranet.timeutil import utcnow
@@ -100,17 +101,38 @@ def _axes(axis_ids) -> list[Axis]:
     return axes
 
 
-def _check_metadata(actor, *, type, territory_id, visibility, document=None) -> None:
-    # Keeping a visibility one could not choose (a group document, later) is not choosing it.
+def _check_metadata(actor, *, type, territory_id, visibility, group_id=None, document=None) -> int | None:
+    """Refuse what ``actor`` may not choose; the group the document goes to (None unless shared with a group)."""
+    # Keeping a visibility one could no longer choose is not choosing it.
     previous_visibility = document.visibility if document is not None else None
     if visibility != previous_visibility and not can_choose_visibility(actor, visibility, document):
         raise ServiceError("visibility", field="visibility")
     DocumentType(type)
     if territory_id is not None and db.session.get(Territory, territory_id) is None:
         raise ServiceError("territory", field="territory_id")
+    if visibility != Visibility.GROUP:
+        return None
+    if group_id is None:
+        raise ServiceError("group_missing", field="group_id")
+    # Likewise a group one has left, or that was archived since.
+    kept = document is not None and previous_visibility == Visibility.GROUP and document.group_id == group_id
+    group = db.session.get(Group, group_id)
+    if group is None or not (kept or can_share_with_group(actor, group)):
+        raise ServiceError("group", field="group_id")
+    return group.id
 
 
-def _metadata(*, title, summary, type, keywords, territory_id, visibility) -> dict:
+def shareable_groups(actor, document: Document | None = None) -> list[Group]:
+    """The groups ``actor`` may share a document with, by name; with the
+    document's own group, which an edit may keep."""
+    query = select(Group).where(Group.archived_at.is_(None)).order_by(func.lower(Group.name), Group.id)
+    groups = [g for g in db.session.scalars(query) if can_share_with_group(actor, g)]
+    if document is not None and document.visibility == Visibility.GROUP and document.group is not None and document.group not in groups:
+        groups.append(document.group)
+    return groups
+
+
+def _metadata(*, title, summary, type, keywords, territory_id, visibility, group_id) -> dict:
     """The document's columns as the forms give them, normalised the same way on publish and on edit."""
     return dict(
         title=title.strip(),
@@ -119,6 +141,7 @@ def _metadata(*, title, summary, type, keywords, territory_id, visibility) -> di
         keywords=normalise_keywords(keywords),
         territory_id=territory_id,
         visibility=Visibility(visibility),
+        group_id=group_id,
     )
 
 
@@ -132,15 +155,19 @@ def publish(
     keywords: str = "",
     territory_id: int | None = None,
     visibility: Visibility = Visibility.NETWORK,
+    group_id: int | None = None,
     upload: StagedUpload,
     note: str = "",
 ) -> Document:
+    """``group_id``: the working group, for a document shared with a group."""
     if not can_create_document(actor):
         raise ServiceError("forbidden")
-    _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility)
+    visibility = Visibility(visibility)
+    group_id = _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, group_id=group_id)
     now = utcnow()
     document = Document(
-        **_metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility),
+        **_metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility,
+                    group_id=group_id),
         author_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -164,14 +191,16 @@ def update_metadata(
     keywords: str = "",
     territory_id: int | None = None,
     visibility: Visibility,
+    group_id: int | None = None,
 ) -> bool:
     """False when nothing changed."""
     if not can_edit_document(actor, document):
         raise ServiceError("forbidden")
     visibility = Visibility(visibility)
-    _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, document=document)
+    group_id = _check_metadata(actor, type=type, territory_id=territory_id, visibility=visibility, group_id=group_id, document=document)
     axes = _axes(axis_ids)
-    values = _metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility)
+    values = _metadata(title=title, summary=summary, type=type, keywords=keywords, territory_id=territory_id, visibility=visibility,
+                       group_id=group_id)
     changed = any(getattr(document, name) != value for name, value in values.items())
     changed = changed or [a.id for a in axes] != [a.id for a in document.axes]
     if not changed:
@@ -299,6 +328,7 @@ def _list_options():
         selectinload(Document.territory),
         selectinload(Document.author),
         selectinload(Document.current_version),
+        selectinload(Document.group),
     )
 
 
@@ -344,6 +374,7 @@ def load_document(document_id: int) -> Document | None:
             selectinload(Document.territory),
             selectinload(Document.author),
             selectinload(Document.current_version),
+            selectinload(Document.group),
             selectinload(Document.versions).selectinload(DocumentVersion.author),
         )
     )

@@ -36,7 +36,7 @@ from extranet.permissions import (
     require,
 )
 from extranet.toolbox import services
-from extranet.toolbox.forms import DocumentForm, PublishForm, VersionForm
+from extranet.toolbox.forms import GROUP_CHOICE_MESSAGE, DocumentForm, PublishForm, VersionForm
 from extranet.toolbox.models import DOCUMENT_TYPE_LABELS, VISIBILITY_LABELS, Document, DocumentType, DocumentVersion, Visibility
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,13 @@ def _set_choices(form: DocumentForm, document: Document | None = None) -> None:
     form.axes.choices = [SelectChoice(a.id, f"{a.number}. {a.title}") for a in axes]
     form.axes_by_priority = _group_axes(axes)
     form.territory_id.choices = territory_choices(services.all_territories(), _("— No territory (national or several) —"))
-    visibilities = [v for v in Visibility if can_choose_visibility(current_user, v, document) or (document is not None and document.visibility == v)]
+    groups = services.shareable_groups(current_user, document)
+    form.group_id.choices = [SelectChoice("", _("— Choose a group —"))] + [SelectChoice(str(g.id), g.name) for g in groups]
+    visibilities = [
+        v for v in Visibility
+        if (can_choose_visibility(current_user, v, document) and (v != Visibility.GROUP or groups))
+        or (document is not None and document.visibility == v)
+    ]
     form.visibility.choices = [SelectChoice(v.value, VISIBILITY_LABELS[v]) for v in visibilities]
     form.visibility_hints = VISIBILITY_HINTS
 
@@ -256,6 +262,8 @@ SERVICE_REFUSALS = {
     "axes": ("axes", _l("Choose axes from the list.")),
     "visibility": ("visibility", _l("Choose who can see the document.")),
     "territory": ("territory_id", _l("Choose a territory from the list.")),
+    "group_missing": ("group_id", _l("Choose the working group to share the document with.")),
+    "group": ("group_id", GROUP_CHOICE_MESSAGE),
 }
 
 
@@ -276,6 +284,7 @@ def _metadata(form: DocumentForm) -> dict:
         keywords=form.keywords.data or "",
         territory_id=form.territory_id.data,
         visibility=form.visibility.data,
+        group_id=form.group_id.data if form.visibility.data == Visibility.GROUP else None,
     )
 
 
@@ -287,6 +296,10 @@ def new():
     if request.method == "GET":
         form.territory_id.data = current_user.territory_id
         form.visibility.data = Visibility.NETWORK
+        # "Share a document" from a group page: that group, when it is among the choices.
+        group_id = int_arg("group")
+        if group_id is not None and any(choice.value == str(group_id) for choice in form.group_id.choices):
+            form.visibility.data, form.group_id.data = Visibility.GROUP, group_id
         return render_template("toolbox/form.html", form=form, document=None)
 
     valid = form.validate_on_submit()
@@ -319,6 +332,7 @@ def edit(document_id):
                 keywords=document.keywords,
                 territory_id=document.territory_id,
                 visibility=document.visibility,
+                group_id=document.group_id,
             )
         )
         _set_choices(form, document)
