@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 500
 ERROR_MAX = 2000
+# Headers written as they were stored (already folded where they can be), never folded again.
+AS_STORED = email.policy.default.clone(refold_source="none")
 
 
 class MailStatus(enum.StrEnum):
@@ -130,14 +132,18 @@ def queue(
             raise ValueError("unsubscribe_url must be an absolute http(s) address, see external_url()")
         del message["List-Unsubscribe"]
         del message["List-Unsubscribe-Post"]
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        # An address has no space where the line could be folded: the email
+        # package would make it an RFC 2047 encoded word, which mail clients do
+        # not read as an address. It is kept raw, on one line (RFC 5322 allows
+        # 998 characters), and the worker sends the headers as stored.
+        message.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     db.session.add(
         OutgoingMail(
             recipient=to,
             subject=subject.strip()[:SUBJECT_MAX],
             template=template,
-            message=message.as_bytes(),
+            message=message.as_bytes(policy=AS_STORED),
             created_at=utcnow(),
             next_attempt_at=utcnow(),
         )
@@ -333,7 +339,7 @@ def _deliver(session: Session, batch: list[_Claimed], app, report: SendReport) -
         return
     with smtp:
         for position, claimed in enumerate(batch):
-            message = email.message_from_bytes(claimed.message, policy=email.policy.default)
+            message = email.message_from_bytes(claimed.message, policy=AS_STORED)
             try:
                 smtp.send_message(message)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
