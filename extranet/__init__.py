@@ -20,6 +20,9 @@ PUBLIC_ENDPOINTS = {
     "auth.accept_invitation",
     "home.set_language",
     "home.health",
+    # The links of the emails about discussions: signed, they stand for the person.
+    "groups.unsubscribe",
+    "groups.unsubscribe_one_click",
 }
 
 CONTENT_SECURITY_POLICY = "; ".join(

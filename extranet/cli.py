@@ -75,12 +75,25 @@ def reindex():
     click.echo(f"Search index rebuilt: {count} entries" + (f", then {spooled} change(s) made meanwhile." if spooled else "."))
 
 
+@extranet_cli.command("send-digests")
+def send_digests():
+    """Queue today's digests of the working groups (send-mail sends them); a second run the same day sends nothing more."""
+    from flask import current_app
+
+    from extranet.groups.notifications import send_digests as queue_digests
+
+    report = queue_digests(current_app._get_current_object())
+    click.echo(f"Digests: {report}." if report else "Digests: nobody is due today.")
+
+
 @extranet_cli.command("send-mail")
 @click.option("--once", is_flag=True, help="Send every mail due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between two looks at the outbox.")
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Mails claimed and sent over one SMTP connection.")
 def send_mail(once, interval, batch):
-    """Send the mails of the outbox; without --once, keep watching it until Ctrl-C or SIGTERM."""
+    """Send the mails of the outbox; without --once, keep watching it until Ctrl-C or SIGTERM,
+    and queue the working groups' daily digests once a day from EXTRANET_DIGEST_HOUR."""
+    import logging
     import signal
     import threading
     import time
@@ -88,7 +101,9 @@ def send_mail(once, interval, batch):
     from flask import current_app
     from sqlalchemy.exc import DBAPIError
 
+    from extranet.groups.notifications import digest_day, send_digests
     from extranet.mail import prune_sent, send_pending
+    from extranet.timeutil import utcnow
 
     app = current_app._get_current_object()
     stop = threading.Event()
@@ -128,9 +143,25 @@ def send_mail(once, interval, batch):
             previous[signum] = signal.signal(signum, request_stop)
     click.echo(f"Sending mail from the outbox every {interval:g} s (Ctrl-C to stop).")
     last_prune = 0.0
+    # Once a day, from the digest hour; a worker started again the same day
+    # runs them again, which sends nothing to those who had theirs.
+    digests_done_for = None
     try:
         while not stop.is_set():
             try:
+                day = digest_day(utcnow(), app.config["DIGEST_HOUR"])
+                if day is not None and day != digests_done_for:
+                    try:
+                        report = send_digests(app)
+                    except DBAPIError:
+                        raise
+                    except Exception:
+                        # A fault in the digests must not stop the mail: they wait for tomorrow (or send-digests).
+                        logging.getLogger(__name__).exception("Daily digests failed")
+                        report = None
+                    digests_done_for = day
+                    if report:
+                        click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Digests: {report}.")
                 drain()
                 if time.monotonic() - last_prune > 3600:
                     prune_sent(app)

@@ -32,6 +32,8 @@ SETTINGS = {
     "MAIL_CLAIM_SECONDS": (900, int),
     # Sent mails are kept (without their body) this long for the record.
     "MAIL_KEEP_SENT_DAYS": (30, int),
+    # The send-mail worker queues the working groups' daily digests from this hour (Europe/Paris).
+    "DIGEST_HOUR": (7, int),
     "MAX_UPLOAD_MB": (50, int),
     # Public address of the site, for links in mail sent outside a request (workers, CLI).
     "BASE_URL": ("", str),

@@ -169,6 +169,7 @@ def _load_groups(slugs: dict) -> None:
     import io
     from datetime import timedelta
 
+    from extranet.groups import notifications
     from extranet.groups import services as groups
     from extranet.groups.models import Group, JoinRequest, JoinRequestStatus, Message
     from extranet.plan.models import Axis
@@ -192,10 +193,12 @@ def _load_groups(slugs: dict) -> None:
             start = utcnow() - timedelta(days=thread_spec["days_ago"])
             (author, body), *replies = thread_spec["messages"]
             db.session.expire(find_user_by_email(author), ["memberships"])
-            thread = groups.open_thread(find_user_by_email(author), group, title=thread_spec["title"], body=body)
-            for email, text in replies:
-                db.session.expire(find_user_by_email(email), ["memberships"])
-                groups.reply(find_user_by_email(email), thread, body=text)
+            # Conversations of the past days: nobody is emailed about them now.
+            with notifications.paused():
+                thread = groups.open_thread(find_user_by_email(author), group, title=thread_spec["title"], body=body)
+                for email, text in replies:
+                    db.session.expire(find_user_by_email(email), ["memberships"])
+                    groups.reply(find_user_by_email(email), thread, body=text)
             thread.pinned = thread_spec.get("pinned", False)
             # Spread the conversation over the days before today.
             messages = db.session.scalars(select(Message).where(Message.thread_id == thread.id).order_by(Message.number)).all()

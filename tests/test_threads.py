@@ -638,13 +638,34 @@ def test_search_follows_edits(app, client, as_, make_group, make_thread):
 # --- Following --------------------------------------------------------------------------------------
 
 
-def test_follow_and_stop_following_a_thread(app, client, as_, person, make_group, make_thread):
+def test_members_follow_the_threads_opened_in_their_group(app, client, as_, person, make_group, make_thread, add_member):
+    from extranet.groups import services
+
+    me, other = as_("member"), person("member")
+    group = make_group(members=[me, other])
+    thread_id = make_thread(group, other)
+    assert "Stop following" in text_of(client.get(f"/groups/threads/{thread_id}"))
+    late = person("member")
+    add_member(group, late)  # joined after the thread was opened: not following it
+    with app.app_context():
+        thread = db.session.get(Thread, thread_id)
+        assert {u.id for u in services.subscribers(thread)} == {me.id, other.id}
+        reasons = dict(db.session.execute(select(ThreadSubscription.user_id, ThreadSubscription.reason)).all())
+    assert reasons == {other.id: "author", me.id: "group"}
+    # Replying makes "member of the group" a participant.
+    client.post(f"/groups/threads/{thread_id}/reply", data={"body": "Un mot"}, content_type="multipart/form-data")
+    with app.app_context():
+        assert db.session.scalar(select(ThreadSubscription.reason).filter_by(user_id=me.id)) == "participant"
+
+
+def test_follow_and_stop_following_a_thread(app, client, as_, person, make_group, make_thread, add_member):
     from extranet.groups import services
 
     me = as_("member")
     other = person("member")
-    group = make_group(members=[me, other])
+    group = make_group(members=[other])
     thread_id = make_thread(group, other)
+    add_member(group, me)  # after the thread was opened: not following it yet
     assert "Follow this thread" in text_of(client.get(f"/groups/threads/{thread_id}"))
     client.post(f"/groups/threads/{thread_id}/follow")
     with app.app_context():

@@ -51,6 +51,7 @@ class SubscriptionReason(enum.StrEnum):
     """Why someone follows a thread (notifications say it)."""
 
     AUTHOR = "author"  # opened the thread
+    GROUP = "group"  # was a member of the group when the thread was opened
     PARTICIPANT = "participant"  # replied in it
     MENTION = "mention"  # was mentioned in it
     MANUAL = "manual"  # chose to follow it

@@ -7,8 +7,9 @@ view commits and talks to the user.
 
 For the features built on top of discussions (notifications, digests,
 mentions): :data:`message_posted` is sent once a new message is flushed (the
-first message of a thread included), :func:`subscribers` and
-:func:`members_to_notify` say who follows a thread or a group.
+first message of a thread included), :data:`message_edited` once an edit is,
+:func:`subscribers` and :func:`members_to_notify` say who follows a thread or
+a group. The receivers live in :mod:`extranet.groups.notifications`.
 """
 
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -74,6 +75,9 @@ _signals = Namespace()
 # whether it opened its thread. Receivers may add to the session (mail.queue):
 # the view commits them with the message.
 message_posted = _signals.signal("message-posted")
+# Sent with the edited Message as sender, after its flush; its former text is
+# its latest revision.
+message_edited = _signals.signal("message-edited")
 
 
 # --- Helpers -----------------------------------------------------------------------
@@ -100,7 +104,7 @@ def slugify(text: str) -> str:
 
 
 # Addresses under /groups/ that are not groups.
-RESERVED_SLUGS = frozenset({"mine", "new", "threads", "messages", "attachments"})
+RESERVED_SLUGS = frozenset({"mine", "new", "threads", "messages", "attachments", "unsubscribe"})
 
 
 def _unique_slug(name: str) -> str:
@@ -319,12 +323,20 @@ def decide(actor, join_request: JoinRequest, *, accept: bool) -> JoinRequest:
     return join_request
 
 
-def set_notification(actor, group: Group, preference: NotificationPreference) -> None:
+def set_notification(actor, group: Group, preference: NotificationPreference) -> bool:
+    """False when it was already the preference. A digest chosen now covers what comes from now on:
+    what came before was mailed one by one, or was not wanted."""
     member = membership(actor, group)
     if member is None:
         raise ServiceError("forbidden")
-    member.notification = NotificationPreference(preference)
+    preference = NotificationPreference(preference)
+    if member.notification == preference:
+        return False
+    member.notification = preference
+    if preference == NotificationPreference.DIGEST:
+        member.digest_sent_at = utcnow()
     db.session.flush()
+    return True
 
 
 # --- Reading groups -----------------------------------------------------------------
@@ -480,11 +492,15 @@ def _attach(message: Message, uploads) -> None:
 
 
 def subscribe(user_id: int, thread: Thread, reason: SubscriptionReason) -> None:
-    """Follow the thread, unless already following it (or having chosen to stop)."""
+    """Follow the thread, unless already following it (or having chosen to stop).
+    A more telling reason replaces "member of the group" (someone who replies is a participant)."""
+    statement = _insert(ThreadSubscription).values(thread_id=thread.id, user_id=user_id, reason=reason, muted=False, created_at=utcnow())
     db.session.execute(
-        _insert(ThreadSubscription)
-        .values(thread_id=thread.id, user_id=user_id, reason=reason, muted=False, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["thread_id", "user_id"])
+        statement.on_conflict_do_update(
+            index_elements=["thread_id", "user_id"],
+            set_={"reason": statement.excluded.reason},
+            where=ThreadSubscription.__table__.c.reason == SubscriptionReason.GROUP.value,
+        )
     )
 
 
@@ -506,8 +522,22 @@ def is_following(user, thread: Thread) -> bool:
     ))
 
 
+def _subscribe_members(thread: Thread) -> None:
+    """Every member of the group follows the new thread: one statement, whatever their number."""
+    db.session.execute(
+        _insert(ThreadSubscription)
+        .from_select(
+            ["thread_id", "user_id", "reason", "muted", "created_at"],
+            select(
+                literal(thread.id), GroupMembership.user_id, literal(SubscriptionReason.GROUP.value), literal(False), literal(utcnow())
+            ).where(GroupMembership.group_id == thread.group_id),
+        )
+        .on_conflict_do_nothing(index_elements=["thread_id", "user_id"])
+    )
+
+
 def open_thread(actor, group: Group, *, title: str, body: str, uploads=()) -> Thread:
-    """A new thread and its first message; the author follows it."""
+    """A new thread and its first message; the author and the group's members follow it."""
     if not can_create_thread(actor, group):
         raise ServiceError("forbidden")
     title, body = _clean_title(title), _clean_body(body)
@@ -523,6 +553,7 @@ def open_thread(actor, group: Group, *, title: str, body: str, uploads=()) -> Th
     thread.last_message = message
     db.session.flush()
     subscribe(actor.id, thread, SubscriptionReason.AUTHOR)
+    _subscribe_members(thread)
     mark_read(actor, thread, message.id)
     message_posted.send(message, new_thread=True)
     return thread
@@ -571,6 +602,7 @@ def edit_message(actor, message: Message, body: str) -> bool:
     message.body = body
     message.edited_at = now
     db.session.flush()
+    message_edited.send(message)
     return True
 
 

@@ -6,12 +6,18 @@ redirect. The discussions of a closed group answer 403 to those who may not
 read them; its name and description stay visible, so that people can ask to
 join. Reading a thread page is a GET that writes one piece of bookkeeping:
 how far the reader has read.
+
+The unsubscribe pages are public (the signed link in an email stands for the
+person), see :mod:`extranet.groups.notifications`.
 """
 
 import logging
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from contextlib import nullcontext
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -19,11 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
-from extranet import storage
+from extranet import storage, tokens
 from extranet.auth.services import ServiceError
 from extranet.errors import render_error
-from extranet.extensions import db
+from extranet.extensions import csrf, db
 from extranet.groups import services
+from extranet.groups import notifications as notices
 from extranet.groups.forms import EditMessageForm, GroupForm, JoinRequestForm, MoveThreadForm, NotificationForm, ReplyForm, ThreadForm
 from extranet.groups.models import Group, JoinRequest, MessageAttachment
 from extranet.http import int_arg, page_arg
@@ -679,3 +686,67 @@ def attachment(attachment_id):
     # Never shown inline nor guessed from the content (nosniff is on every response), never cached.
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- Unsubscribing from emails (public) -----------------------------------------------------------
+
+
+def _unsubscription(token: str):
+    """What the link is about, or the page saying why it cannot be used."""
+    try:
+        return notices.read_unsubscribe_token(token), None
+    except tokens.InvalidToken as error:
+        if error.expired:
+            message = _("This unsubscribe link is more than %(days)s days old and no longer works. Log in and choose which emails "
+                        "you receive on the page of each of your groups.", days=notices.UNSUBSCRIBE_MAX_AGE.days)
+            return None, render_error(400, _("Expired unsubscribe link"), message)
+        message = _("This unsubscribe link is not valid: it may have been cut or changed when it was copied. Open it again from the "
+                    "email, or log in and choose which emails you receive on the page of each of your groups.")
+        return None, render_error(400, _("Invalid unsubscribe link"), message)
+
+
+def _language_of(user):
+    # A visitor who has not chosen a language reads the page in the language of the email they come from.
+    if current_user.is_authenticated or session.get("language"):
+        return nullcontext()
+    return force_locale(user.language or "fr")
+
+
+def _unsubscribed(unsubscription):
+    return render_template("groups/unsubscribed.html", unsubscription=unsubscription)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token):
+    """The page an email's unsubscribe link opens: one button to confirm (a form, with its CSRF token)."""
+    unsubscription, refusal = _unsubscription(token)
+    if refusal:
+        return refusal
+    with _language_of(unsubscription.user):
+        if request.method == "POST":
+            notices.unsubscribe(unsubscription.user, unsubscription.groups)
+            db.session.commit()
+            return _unsubscribed(unsubscription)
+        return render_template("groups/unsubscribe.html", unsubscription=unsubscription, token=token)
+
+
+# RFC 8058 one-click unsubscribe: the address of the List-Unsubscribe header.
+# Mail clients and providers POST "List-Unsubscribe=One-Click" to it, from
+# their servers, with no cookie and so no session and no CSRF token: it is
+# exempt from CSRF on purpose. That is safe because the signed token in the
+# address is itself the proof that the request comes from the email's
+# recipient (a forger cannot make one), and all it can do is stop one
+# person's emails from the groups it names. A GET (a client that only opens
+# the address) shows the confirmation page and changes nothing.
+@bp.route("/unsubscribe/<token>/one-click", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe_one_click(token):
+    if request.method == "GET":
+        return redirect(url_for("groups.unsubscribe", token=token))
+    unsubscription, refusal = _unsubscription(token)
+    if refusal:
+        return refusal
+    with _language_of(unsubscription.user):
+        notices.unsubscribe(unsubscription.user, unsubscription.groups)
+        db.session.commit()
+        return _unsubscribed(unsubscription)
