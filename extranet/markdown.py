@@ -47,7 +47,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markupsafe import Markup
 
-__all__ = ["render", "mention", "mentioned_user_ids", "quote", "excerpt"]
+__all__ = ["render", "mention", "mention_ids", "mentioned_user_ids", "quote", "excerpt"]
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 EXTERNAL_CLASS = "external"
@@ -295,6 +295,13 @@ def mention(name: str, user_id: int) -> str:
     """The stored form of a mention of ``user_id``, whose name is ``name``."""
     clean = " ".join(re.sub(r"[\[\]\\]", " ", name).split())[:200] or str(user_id)
     return f"@[{clean}](user:{int(user_id)})"
+
+
+def mention_ids(text: str | None) -> set[int]:
+    """Every account id the text's mentions may show, quotations and code
+    included (more than are rendered): to load those accounts at once, before
+    rendering with a ``mention_url`` that must not query one by one."""
+    return {int(found.group(2)) for found in _MENTION.finditer(text or "")}
 
 
 def _parse(text: str | None) -> list[Token]:

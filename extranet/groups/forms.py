@@ -98,7 +98,8 @@ class NotificationForm(FlaskForm):
 def _body_field(label):
     return TextAreaField(
         label,
-        description=_l("Markdown: **bold**, *italics*, > quotation, - lists, [link](https://…)."),
+        description=_l("Markdown: **bold**, *italics*, > quotation, - lists, [link](https://…). "
+                       "Type @ and the first letters of a name to mention someone: they are told by email."),
         validators=[
             DataRequired(_l("Write your message.")),
             Length(max=BODY_MAX, message=_l("A message has at most %(max)s characters.", max=BODY_MAX)),

@@ -16,7 +16,7 @@ import re
 
 from contextlib import nullcontext
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -29,12 +29,12 @@ from extranet import storage, tokens
 from extranet.auth.services import ServiceError
 from extranet.errors import render_error
 from extranet.extensions import csrf, db
-from extranet.groups import services
+from extranet.groups import mentions, services
 from extranet.groups import notifications as notices
 from extranet.groups.forms import EditMessageForm, GroupForm, JoinRequestForm, MoveThreadForm, NotificationForm, ReplyForm, ThreadForm
 from extranet.groups.models import Group, JoinRequest, MessageAttachment
 from extranet.http import int_arg, page_arg
-from extranet.markdown import excerpt, quote
+from extranet.markdown import excerpt, mention, quote
 from extranet.permissions import (
     can_create_group,
     can_create_thread,
@@ -387,6 +387,14 @@ def notifications(slug):
     return redirect(url_for("groups.detail", slug=group.slug))
 
 
+@bp.get("/<slug>/mentions")
+def mention_candidates(slug):
+    """Who the editor offers after "@" and a few letters (``q``): people who may read the group's discussions."""
+    group = _readable_group(slug)
+    users = mentions.candidates(current_user, group, request.args.get("q", ""))
+    return jsonify(results=[{"id": u.id, "name": u.name, "detail": mentions.describe(u), "mention": mention(u.name, u.id)} for u in users])
+
+
 @bp.post("/<slug>/read-all")
 def read_all(slug):
     group = _readable_group(slug)
@@ -518,6 +526,7 @@ def _render_thread(thread, page_number: int, form=None, status: int = 200):
         form=form,
         member=member,
         following=services.is_following(current_user, thread) if member else False,
+        mention_url=mentions.links(m.body for m in messages if not m.is_deleted),
     )
     # Bookkeeping: the reader has now seen this page.
     if member is not None and messages and point is not None and messages[-1].id > point:
@@ -668,7 +677,8 @@ def delete_message(message_id):
 def message_history(message_id):
     message = _message(message_id)
     require(can_view_message_history(current_user, message))
-    return render_template("groups/message_history.html", message=message, thread=message.thread, group=message.thread.group)
+    return render_template("groups/message_history.html", message=message, thread=message.thread, group=message.thread.group,
+                           mention_url=mentions.links([message.body, *(r.body for r in message.revisions)]))
 
 
 @bp.route("/attachments/<int:attachment_id>")

@@ -1,5 +1,4 @@
 import re
-import unicodedata
 from itertools import groupby
 
 from flask import Blueprint, abort, render_template, request
@@ -12,19 +11,11 @@ from extranet.http import int_arg
 from extranet.permissions import can_view_directory, require
 from extranet.roles import Role
 from extranet.territories.models import WAVES, Territory
+from extranet.text import fold as _fold
 
 bp = Blueprint("territories", __name__)
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]{1,80}")
-
-
-def _fold(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive form, so "reunion" finds
-    "La Réunion" and "pas de calais" or "d’Azur" (typographic apostrophe)
-    find "Pas-de-Calais" and "d'Azur"."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
 
 
 @bp.route("/")
