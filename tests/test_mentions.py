@@ -160,6 +160,18 @@ def test_no_mention_email_for_quotes_code_or_oneself(app, client, login, thread_
     assert subscription_reason(app, t["quiet"], t["thread_id"]) is None
 
 
+def test_a_message_mentioning_a_crowd_mails_only_so_many(app, client, login, person, thread_case, mailbox, monkeypatch):
+    from extranet.groups import notifications
+
+    monkeypatch.setattr(notifications, "MAX_MENTIONS_NOTIFIED", 2)
+    t = thread_case
+    crowd = [person("member", email=f"foule{n}@example.org") for n in range(3)]
+    mailbox.clear()
+    login(t["author"])
+    reply(client, t["thread_id"], " ".join(mention(u.name, u.id) for u in crowd))
+    assert recipients(mailbox.messages) == {"foule0@example.org", "foule1@example.org", "b@example.org"}
+
+
 def test_a_mention_in_a_new_thread(app, client, login, thread_case, mailbox):
     t = thread_case
     mailbox.clear()

@@ -72,6 +72,9 @@ from extranet.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 EXCERPT_LENGTH = 500
+# A message mentioning more people than this mails only this many of them
+# (the lowest account ids): a mention is a call to someone, not a mailing list.
+MAX_MENTIONS_NOTIFIED = 50
 DIGEST_EXCERPT_LENGTH = 200
 DIGEST_THREADS_PER_GROUP = 20
 # A membership without a digest yet looks this far back (never before joining).
@@ -195,7 +198,8 @@ def notify_mentions(message: Message, user_ids: Iterable[int]) -> set[int]:
     thread = message.thread
     notified = set()
     context = None
-    for user in _accounts(set(user_ids) - {message.author_id}):
+    wanted = sorted(set(user_ids) - {message.author_id})[:MAX_MENTIONS_NOTIFIED]
+    for user in _accounts(wanted):
         if not can_read_thread(user, thread):
             continue  # a closed group: its discussions, emails included, stay inside
         services.subscribe(user.id, thread, SubscriptionReason.MENTION)
