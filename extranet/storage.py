@@ -157,7 +157,9 @@ def _sweep_stale(directory: Path) -> None:
 #
 # Several features keep files here (toolbox versions, message attachments), and
 # two of them may hold the same content: a file may go only when no column of
-# any of them names it any more.
+# any of them names it any more. Each feature registers its columns in its models
+# module (toolbox.models, groups.models): a column left out loses its files to
+# clean-files and to the other features' deletions.
 
 _referrers: list = []
 

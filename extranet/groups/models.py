@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from extranet import storage
 from extranet.extensions import db, enum_type
 from extranet.files import FileFormat
 from extranet.timeutil import utcnow
@@ -277,5 +278,10 @@ class ThreadSubscription(db.Model):
     thread: Mapped[Thread] = relationship()
     user: Mapped["User"] = relationship()  # noqa: F821
 
+
+# Files are shared by content with the toolbox and with other messages: without this,
+# `flask toolbox clean-files` and the deletion of a document or a message would remove
+# a file an attachment still needs.
+storage.register_referrer(MessageAttachment.sha256)
 
 from extranet.groups import search  # noqa: E402, F401  (registers threads and messages with the search index)
