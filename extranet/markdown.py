@@ -27,6 +27,8 @@ with ``mention(name, user_id)``. ``render(text, mention_url=…)`` shows it as a
 link ``@Marie Dupont`` to ``mention_url(user_id)``, or as plain text when no
 ``mention_url`` is given or it returns None (account gone or not visible).
 Writing ``\\@[…](user:12)`` shows the name as plain text and mentions nobody.
+An id no account can have (above ``extranet.http.MAX_INT``) makes no mention
+either: the text reads as ordinary Markdown.
 
 ``mentioned_user_ids(text)`` gives the ids to notify. It leaves out mentions
 inside code (they are not rendered as mentions) and inside quotations: a
@@ -47,6 +49,8 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from extranet.http import MAX_INT
+
 __all__ = ["render", "mention", "mention_ids", "mentioned_user_ids", "quote", "excerpt"]
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -57,8 +61,10 @@ MENTION_CLASS = "mention"
 HEADING_OFFSET = 2
 
 # Name: no brackets, backslash or line break (``mention()`` removes them), bounded
-# like the ids so that a long run of text is never scanned for nothing.
-_MENTION = re.compile(r"@\[([^\[\]\\\n]{1,200})\]\(user:([0-9]{1,18})\)")
+# like the ids so that a long run of text is never scanned for nothing. Ids: at most
+# ten digits here, then at most MAX_INT (``_mention_id``): the accounts mentioned are
+# looked up, and PostgreSQL fails on a number its INTEGER cannot hold.
+_MENTION = re.compile(r"@\[([^\[\]\\\n]{1,200})\]\(user:([0-9]{1,10})\)")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # DSFR classes for the alignment markdown-it would write as a style attribute.
 _ALIGN_CLASSES = {"text-align:right": "fr-cell--right", "text-align:center": "fr-cell--center"}
@@ -70,18 +76,25 @@ _INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>&~!@|])")
 # --- Parser ---------------------------------------------------------------------
 
 
+def _mention_id(found: re.Match) -> int | None:
+    """The account id of a mention found by ``_MENTION``; None when no account can
+    have it (then it is no mention: the text reads as ordinary Markdown)."""
+    user_id = int(found.group(2))
+    return user_id if user_id <= MAX_INT else None
+
+
 def _mention_rule(state: StateInline, silent: bool) -> bool:
     # Inside a link label a mention would make a link in a link: leave it as text.
     if state.src[state.pos] != "@" or state.linkLevel > 0:
         return False
     found = _MENTION.match(state.src, state.pos, state.posMax)
-    if found is None or not found.group(1).strip():
+    if found is None or not found.group(1).strip() or _mention_id(found) is None:
         return False
     if not silent:
         name = " ".join(found.group(1).split())
         token = state.push("mention", "", 0)
         token.content = "@" + name
-        token.meta = {"user_id": int(found.group(2)), "name": name}
+        token.meta = {"user_id": _mention_id(found), "name": name}
     state.pos = found.end()
     return True
 
@@ -301,7 +314,8 @@ def mention_ids(text: str | None) -> set[int]:
     """Every account id the text's mentions may show, quotations and code
     included (more than are rendered): to load those accounts at once, before
     rendering with a ``mention_url`` that must not query one by one."""
-    return {int(found.group(2)) for found in _MENTION.finditer(text or "")}
+    ids = (_mention_id(found) for found in _MENTION.finditer(text or ""))
+    return {user_id for user_id in ids if user_id is not None}
 
 
 def _parse(text: str | None) -> list[Token]:

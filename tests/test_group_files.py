@@ -1,10 +1,11 @@
 """What messages of working groups keep, through the real pages: their
 attachments' files, which the toolbox and other messages may share (files
-are stored by content).
+are stored by content), and mentions whose ids the database cannot hold.
 """
 
 import io
 
+import pytest
 from sqlalchemy import select
 
 from extranet.extensions import db
@@ -84,3 +85,29 @@ def test_deleting_one_of_two_messages_keeps_the_file_the_other_attaches(app, cli
     assert client.post(f"/groups/messages/{first}/delete").status_code == 302
     assert stored_files(app) == []
 
+
+# --- Mentions of ids the database cannot hold ----------------------------------------------------
+
+TOO_LARGE = 2**31  # one more than a PostgreSQL INTEGER holds
+
+
+@pytest.mark.parametrize("body", [
+    f"Bonjour @[X](user:{TOO_LARGE})",
+    "Bonjour @[X](user:99999999999)",
+    "Bonjour @[X](user:999999999999999999)",
+    "Du code : `@[X](user:99999999999)`",
+    "```\n@[X](user:99999999999)\n```",
+    "> @[X](user:99999999999)",
+])
+def test_a_mention_of_an_impossible_id_is_plain_text(app, client, as_, make_group, body):
+    me = as_("member")
+    group = make_group(members=[me])
+    thread_id = thread_id_from(new_thread(client, group, body="Ouverture"))
+    reply_with(client, thread_id, body, [])
+    page = client.get(f"/groups/threads/{thread_id}")
+    assert page.status_code == 200
+    assert 'class="mention"' not in page.get_data(as_text=True)
+    # Opening a thread with it works too.
+    other = thread_id_from(new_thread(client, group, title="Un autre fil", body=body))
+    assert client.get(f"/groups/threads/{other}").status_code == 200
+    assert client.get(f"/groups/{group.slug}").status_code == 200

@@ -14,7 +14,8 @@ import pytest
 from flask import render_template_string
 
 from extranet import create_app
-from extranet.markdown import excerpt, mention, mentioned_user_ids, quote, render
+from extranet.http import MAX_INT
+from extranet.markdown import excerpt, mention, mention_ids, mentioned_user_ids, quote, render
 
 BASE_URL = "https://extranet.example.gouv.fr"
 
@@ -336,6 +337,22 @@ def test_mentioned_user_ids():
 )
 def test_mentions_that_do_not_notify(text):
     assert mentioned_user_ids(text) == set()
+
+
+@pytest.mark.parametrize("user_id", [MAX_INT + 1, 99_999_999_999, 999_999_999_999_999_999, 10**40])
+def test_an_id_no_account_can_have_makes_no_mention(user_id):
+    """The ids are looked up in the database: one that PostgreSQL cannot hold would fail the page."""
+    text = f"Merci @[Marie](user:{user_id}) !"
+    for written in (text, f"`{text}`", f"> {text}", f"```\n{text}\n```"):
+        assert mention_ids(written) == set() and mentioned_user_ids(written) == set()
+    rendered = render(text, mention_url=lambda user_id: f"/members/{user_id}")
+    assert rendered == "<p>Merci @Marie !</p>\n"  # ordinary Markdown: a link to an unknown scheme keeps its text
+
+
+def test_the_largest_id_is_still_a_mention():
+    text = f"@[Marie](user:{MAX_INT}) `@[Paul](user:{MAX_INT - 1})`"
+    assert mentioned_user_ids(text) == {MAX_INT} and mention_ids(text) == {MAX_INT, MAX_INT - 1}
+    assert f'href="/members/{MAX_INT}"' in render(text, mention_url=lambda user_id: f"/members/{user_id}")
 
 
 def test_mention_helper_round_trip():
