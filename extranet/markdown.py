@@ -10,7 +10,8 @@ not ship); ``<https://…>`` and ``[label](https://…)`` make links.
 The rendering is safe in two layers. The parsed tokens are first brought to
 the platform's rules (``_apply_policy``): links only to http, https, mailto or
 relative addresses (others lose their link and keep their text), a class
-``external`` on links that leave the platform, images only from the platform,
+``external`` on links that leave the platform, images only from the platform's
+file routes (static files, attachments, toolbox downloads; others become links),
 headings demoted (a message never makes an h1 or h2: the page owns them).
 Then nh3 cleans the HTML with an explicit allow-list, so that a mistake in the
 first layer, or in markdown-it-py, still cannot let a script, an event
@@ -66,6 +67,13 @@ HEADING_OFFSET = 2
 # looked up, and PostgreSQL fails on a number its INTEGER cannot hold.
 _MENTION = re.compile(r"@\[([^\[\]\\\n]{1,200})\]\(user:([0-9]{1,10})\)")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+# The routes that serve files: static files, group attachments (groups.attachment),
+# toolbox downloads (toolbox.download, toolbox.download_version). No query string.
+_IMAGE_SOURCE = re.compile(
+    r"/static(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+"
+    r"|/groups/attachments/[0-9]{1,10}"
+    r"|/toolbox/[0-9]{1,10}(?:/versions/[0-9]{1,10})?/download"
+)
 # DSFR classes for the alignment markdown-it would write as a style attribute.
 _ALIGN_CLASSES = {"text-align:right": "fr-cell--right", "text-align:center": "fr-cell--center"}
 # Characters that can start inline markup (the name never starts a line, so "#", "-"
@@ -153,6 +161,16 @@ def _is_platform_path(src: str) -> bool:
     )
 
 
+def _is_image_source(src: str) -> bool:
+    """A path that may be an image: one that serves a file, never a page.
+
+    Every reader's browser loads an image by itself: a page there would be
+    fetched (and marked read, or worse) without anyone asking. Segments never
+    start with a dot and "%" is refused, so that no "..", written or encoded,
+    leads a static path elsewhere once the browser resolves it."""
+    return _is_platform_path(src) and _IMAGE_SOURCE.fullmatch(src) is not None
+
+
 def _platform_path(src: str | None, host: str | None) -> str | None:
     """The path of an image served by the platform, or None."""
     if not src:
@@ -194,12 +212,13 @@ def _image(token: Token, host: str | None, in_link: bool, md: MarkdownIt) -> lis
     src = token.attrGet("src")
     alt = _inline_text(token.children)
     path = _platform_path(src if isinstance(src, str) else None, host)
-    if path is not None:
+    if path is not None and _is_image_source(path):
         token.attrSet("src", path)
         token.children = [_text_token(alt)]
         return [token]
-    # A foreign image would let its server see who reads the thread, and when:
-    # show a link to it instead (or only its description inside a link).
+    # A foreign image would let its server see who reads the thread, and when; a
+    # platform page would be loaded by every reader: show a link to it instead (or
+    # only its description inside a link).
     kind = _classify(src if isinstance(src, str) else None, host)
     if in_link or kind not in ("internal", "external"):
         return [_text_token(alt)]
@@ -264,7 +283,7 @@ _parser = _make_parser()
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
-        return value if _is_platform_path(value) else None
+        return value if _is_image_source(value) else None
     return value
 
 

@@ -11,7 +11,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from flask import render_template_string
+from flask import render_template_string, url_for
 
 from extranet import create_app
 from extranet.http import MAX_INT
@@ -59,6 +59,13 @@ def is_platform_path(value: str) -> bool:
     return squeezed.startswith("/") and not squeezed.startswith(("//", "/\\"))
 
 
+def is_file_route(value: str) -> bool:
+    """What an image may load: a static file, a group attachment, a toolbox download; never a page."""
+    return re.fullmatch(
+        r"/static(/[\w\-][\w.\-]*)+|/groups/attachments/\d+|/toolbox/\d+(/versions/\d+)?/download", value, re.ASCII
+    ) is not None
+
+
 def assert_safe(rendered: str) -> None:
     for tag, attrs in Elements(rendered).elements:
         assert tag not in FORBIDDEN_TAGS, rendered
@@ -71,6 +78,7 @@ def assert_safe(rendered: str) -> None:
                 assert url_scheme(value or "") in (None, "http", "https", "mailto"), rendered
         if tag == "img":
             assert is_platform_path(attrs.get("src") or ""), rendered
+            assert is_file_route(attrs.get("src") or ""), rendered
 
 
 XSS_PAYLOADS = [
@@ -187,6 +195,7 @@ def test_the_checker_catches_what_it_must():
         '<a href=" JAVASCRIPT:alert(1)">x</a>',
         '<img src="//evil.example/a.png">',
         '<img src="/x.png" onerror="x">',
+        '<img src="/groups/threads/1?page=999">',
         '<p style="color:red">x</p>',
     ]:
         with pytest.raises(AssertionError):
@@ -266,15 +275,68 @@ def test_a_link_with_another_scheme_keeps_its_text():
 
 def test_images_only_from_the_platform():
     rendered = render(
-        "![logo](/static/logo.png) ![photo](https://extranet.example.gouv.fr/files/a.png?v=2) "
+        "![logo](/static/logo.png) ![photo](https://extranet.example.gouv.fr/groups/attachments/7) "
         "![pixel](https://tracker.example/p.png) ![](https://tracker.example/q.png) ![inline](data:image/png;base64,AAAA)",
         base_url=BASE_URL,
     )
     images = Elements(rendered).tags("img")
-    assert images == [{"src": "/static/logo.png", "alt": "logo"}, {"src": "/files/a.png?v=2", "alt": "photo"}]
+    assert images == [{"src": "/static/logo.png", "alt": "logo"}, {"src": "/groups/attachments/7", "alt": "photo"}]
     assert '<a href="https://tracker.example/p.png" class="external" rel="nofollow noopener">pixel</a>' in rendered
     assert ">https://tracker.example/q.png</a>" in rendered
     assert "inline" in rendered and "data:" not in rendered
+
+
+def test_images_load_only_the_routes_that_serve_files(tmp_path):
+    """Built by the app's own routes, so that renaming one breaks this test rather than every image."""
+    app = _app(tmp_path)
+    with app.test_request_context():
+        sources = [
+            url_for("static", filename="img/plan.png"),
+            url_for("groups.attachment", attachment_id=12),
+            url_for("toolbox.download", document_id=3),
+            url_for("toolbox.download_version", document_id=3, version_id=4),
+        ]
+        rendered = render(" ".join(f"![image {n}]({src})" for n, src in enumerate(sources)))
+    assert [image["src"] for image in Elements(rendered).tags("img")] == sources
+    assert_safe(rendered)
+
+
+@pytest.mark.parametrize("src", [
+    "/groups/threads/123?page=999",  # every reader would load the thread, and mark it read
+    "/groups/threads/123",
+    "https://extranet.example.gouv.fr/groups/threads/123",
+    "/toolbox/",
+    "/auth/logout",
+    "/groups/attachments/12?x=1",
+    "/groups/attachments/12/../../threads/1",
+    "/toolbox/3/download/../../../groups/threads/1",
+    "/static/../groups/threads/1",
+    "/static/./../groups/threads/1",
+    "/static/%2e%2e/groups/threads/1",
+    "/static/%2E%2E/groups/threads/1",
+    "/static/.%2e/groups/threads/1",
+    "/static/",
+    "/static",
+    "/staticx/a.png",
+])
+def test_an_image_of_a_page_becomes_a_link(src):
+    rendered = render(f"![le plan]({src}) et ![]({src})", base_url=BASE_URL)
+    assert Elements(rendered).tags("img") == []
+    assert_safe(rendered)
+    links = Elements(rendered).tags("a")
+    assert len(links) == 2 and all(link["href"] == links[0]["href"] for link in links)
+    text = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert text.startswith("le plan et ")
+    # Inside a link, only the description stays.
+    assert render(f"[![le plan]({src})](/groups/)", base_url=BASE_URL) == '<p><a href="/groups/" rel="nofollow noopener">le plan</a></p>\n'
+
+
+def test_the_sanitiser_drops_an_image_of_a_page_too():
+    """The second layer alone: an image markdown-it let through to a page loses its source."""
+    from extranet.markdown import _cleaner
+
+    cleaned = _cleaner.clean('<img src="/groups/threads/1?page=999" alt="x"><img src="/groups/attachments/5" alt="y">')
+    assert [image.get("src") for image in Elements(cleaned).tags("img")] == [None, "/groups/attachments/5"]
 
 
 def test_platform_host_comes_from_the_configuration(tmp_path):
