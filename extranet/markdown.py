@@ -11,7 +11,7 @@ The rendering is safe in two layers. The parsed tokens are first brought to
 the platform's rules (``_apply_policy``): links only to http, https, mailto or
 relative addresses (others lose their link and keep their text), a class
 ``external`` on links that leave the platform, images only from the platform's
-file routes (static files, attachments, toolbox downloads; others become links),
+file routes (static files, attachments; others become links),
 headings demoted (a message never makes an h1 or h2: the page owns them).
 Then nh3 cleans the HTML with an explicit allow-list, so that a mistake in the
 first layer, or in markdown-it-py, still cannot let a script, an event
@@ -67,13 +67,9 @@ HEADING_OFFSET = 2
 # looked up, and PostgreSQL fails on a number its INTEGER cannot hold.
 _MENTION = re.compile(r"@\[([^\[\]\\\n]{1,200})\]\(user:([0-9]{1,10})\)")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-# The routes that serve files: static files, group attachments (groups.attachment),
-# toolbox downloads (toolbox.download, toolbox.download_version). No query string.
-_IMAGE_SOURCE = re.compile(
-    r"/static(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+"
-    r"|/groups/attachments/[0-9]{1,10}"
-    r"|/toolbox/[0-9]{1,10}(?:/versions/[0-9]{1,10})?/download"
-)
+# The routes that serve files: static files and group attachments (groups.attachment).
+# Not toolbox downloads: each view of the message would count as a download. No query string.
+_IMAGE_SOURCE = re.compile(r"/static(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+|/groups/attachments/[0-9]{1,10}")
 # DSFR classes for the alignment markdown-it would write as a style attribute.
 _ALIGN_CLASSES = {"text-align:right": "fr-cell--right", "text-align:center": "fr-cell--center"}
 # Characters that can start inline markup (the name never starts a line, so "#", "-"
