@@ -286,19 +286,31 @@ def test_mention_someone_with_the_keyboard_and_they_see_the_thread_unread(live_s
     listbox.wait_for(state="visible")
     options = listbox.get_by_role("option")
     assert options.first.inner_text().startswith("Béatrice Mentionnée")
+    # While the list is shown, the text area is a combobox controlling it.
+    assert textarea.get_attribute("role") == "combobox" and textarea.get_attribute("aria-expanded") == "true"
+    assert textarea.get_attribute("aria-autocomplete") == "list"
     assert textarea.get_attribute("aria-controls") == listbox.get_attribute("id")
     textarea.press("ArrowDown")
     active = textarea.get_attribute("aria-activedescendant")
     assert active and page.locator(f"#{active}").get_attribute("aria-selected") == "true"
     textarea.press("Enter")
     assert listbox.is_hidden()
+    assert textarea.get_attribute("role") is None and textarea.get_attribute("aria-expanded") is None
     textarea.press_sequentially("pour le bilan.")
     assert textarea.input_value() == f"Merci @[Béatrice Mentionnée](user:{b.id}) pour le bilan."
-    # Escape closes the list without inserting anything.
-    textarea.press_sequentially(" @ber")
+    # Home and End go to the first and last names; Escape closes the list without inserting anything.
+    textarea.press_sequentially(" @be")
     listbox.wait_for(state="visible")
+    options.nth(1).wait_for()
+    count = options.count()
+    textarea.press("End")
+    assert textarea.get_attribute("aria-activedescendant") == options.nth(count - 1).get_attribute("id")
+    assert options.nth(count - 1).get_attribute("aria-selected") == "true"
+    textarea.press("Home")
+    assert textarea.get_attribute("aria-activedescendant") == options.nth(0).get_attribute("id")
     textarea.press("Escape")
     assert listbox.is_hidden()
+    assert textarea.get_attribute("aria-expanded") is None and textarea.get_attribute("aria-activedescendant") is None
     textarea.fill(f"Merci @[Béatrice Mentionnée](user:{b.id}) pour le bilan.")
     page.get_by_role("button", name="Envoyer ma réponse").click()
     page.wait_for_url(re.compile(r".*/groups/threads/\d+#message-\d+$"))

@@ -1,8 +1,11 @@
 // Mentions in the text areas of the discussions. Typing "@" and two letters
 // of a name lists the people who may read the group (an ARIA listbox under
 // the text area, which keeps the focus and points at the chosen option with
-// aria-activedescendant): Down and Up arrows choose, Enter or a click inserts
-// "@[Name](user:ID)", Escape closes. Without this script the same syntax can
+// aria-activedescendant): Down and Up arrows choose, Home and End go to the
+// first and last name, Enter or a click inserts "@[Name](user:ID)", Escape
+// closes. While the list is shown the text area is an ARIA combobox
+// (aria-expanded, aria-controls, aria-autocomplete); the rest of the time it
+// is announced as the plain multi-line field it is. Without this script the same syntax can
 // be typed by hand. No inline script or style: the CSP forbids them.
 (function () {
   "use strict";
@@ -35,8 +38,18 @@
     status.id = textarea.id + "-mentions-status";
     list.insertAdjacentElement("afterend", status);
 
-    textarea.setAttribute("aria-autocomplete", "list");
-    textarea.setAttribute("aria-controls", listId);
+    function expanded(shown) {
+      if (shown) {
+        textarea.setAttribute("role", "combobox");
+        textarea.setAttribute("aria-autocomplete", "list");
+        textarea.setAttribute("aria-controls", listId);
+        textarea.setAttribute("aria-expanded", "true");
+      } else {
+        ["role", "aria-autocomplete", "aria-controls", "aria-expanded", "aria-activedescendant"].forEach(function (name) {
+          textarea.removeAttribute(name);
+        });
+      }
+    }
 
     var results = [];
     var active = -1;
@@ -49,7 +62,7 @@
       active = -1;
       list.hidden = true;
       list.textContent = "";
-      textarea.removeAttribute("aria-activedescendant");
+      expanded(false);
     }
 
     function announce(count) {
@@ -102,6 +115,7 @@
         list.appendChild(option);
       });
       list.hidden = false;
+      expanded(true);
       announce(items.length);
     }
 
@@ -150,6 +164,12 @@
       } else if (event.key === "ArrowUp") {
         event.preventDefault();
         highlight(active > 0 ? active - 1 : results.length - 1);
+      } else if (event.key === "Home") {
+        event.preventDefault();
+        highlight(0);
+      } else if (event.key === "End") {
+        event.preventDefault();
+        highlight(results.length - 1);
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         insert(active);
