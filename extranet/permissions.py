@@ -252,7 +252,8 @@ def can_moderate_group(user, group) -> bool:
 
 
 def can_decide_join_request(user, join_request) -> bool:
-    return can_moderate_group(user, join_request.group)
+    """Those who moderate the group, while it is not archived (it takes no member then)."""
+    return join_request.group.archived_at is None and can_moderate_group(user, join_request.group)
 
 
 def can_share_with_group(user, group) -> bool:

@@ -8,12 +8,16 @@ whatever the French catalog says.
 
 import io
 import re
+import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select
 
 from extranet.auth.models import User
+from extranet.auth.services import ServiceError
 from extranet.extensions import db
+from extranet.groups import services
 from extranet.groups.models import Group, GroupMembership, JoinRequest, JoinRequestStatus, NotificationPreference
 
 from . import files as make
@@ -51,6 +55,54 @@ def axis_ids(app, *numbers) -> list[str]:
 
 def logout(client):
     client.post("/auth/logout")
+
+
+@contextmanager
+def meanwhile(app, statement_start, action):
+    """Run ``action(connection)`` on a connection of its own, committed, just
+    before the first SQL statement beginning with ``statement_start``: what
+    another request would do at that very moment."""
+    with app.app_context():
+        engine = db.engine
+    done = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if not done and statement.lstrip().upper().startswith(statement_start.upper()):
+            done.append(True)
+            with engine.begin() as other:
+                action(other)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield done
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def pending_requests(app, group) -> list[JoinRequest]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(JoinRequest).filter_by(group_id=group.id, status=JoinRequestStatus.PENDING)))
+        db.session.expunge_all()
+        return rows
+
+
+def in_parallel(app, work):
+    """Start ``work()`` in a thread with an app context of its own (so its own
+    session and connection); returns the thread and the list its outcome goes to."""
+    outcome = []
+
+    def run():
+        with app.app_context(), app.test_request_context():
+            try:
+                outcome.append(work())
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - the test reads it
+                db.session.rollback()
+                outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
 
 
 # --- Creating and editing groups --------------------------------------------------------
@@ -204,6 +256,22 @@ def test_join_and_leave_an_open_group(app, client, as_, make_group):
     assert client.post(f"/groups/{group.slug}/leave").status_code == 403
 
 
+def test_joining_at_the_same_moment_from_two_tabs_makes_one_membership(app, client, as_, make_group):
+    me = as_("member")
+    group = make_group("Groupe ouvert")
+
+    def the_other_tab(connection):
+        connection.execute(GroupMembership.__table__.insert().values(
+            group_id=group.id, user_id=me.id, is_animator=False, notification=NotificationPreference.EACH, read_up_to_message_id=0))
+
+    with meanwhile(app, "INSERT INTO group_membership", the_other_tab) as done:
+        response = client.post(f"/groups/{group.slug}/join", follow_redirects=True)
+    assert done and response.status_code == 200
+    assert "You are now a member of “Groupe ouvert”." in text_of(response)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(GroupMembership).filter_by(group_id=group.id, user_id=me.id)) == 1
+
+
 def test_leaving_asks_for_confirmation(app, client, as_, make_group):
     me = as_("member")
     group = make_group(is_open=False, members=[me])
@@ -275,6 +343,151 @@ def test_join_request_is_decided_and_the_requester_is_told_by_email(app, client,
     assert "This request was already answered." in text_of(again)
     assert (requester.id in member_ids(app, group)) == accept
     assert mailbox.messages == mails
+
+
+def test_a_request_sent_twice_at_the_same_moment_is_one_request_and_one_email(app, client, as_, person, make_group, mailbox):
+    animator = person("member", email="animatrice@example.org")
+    group = make_group(is_open=False, animators=[animator])
+    me = as_("member")
+
+    def the_other_tab(connection):
+        connection.execute(JoinRequest.__table__.insert().values(
+            group_id=group.id, user_id=me.id, message="Premier onglet", status=JoinRequestStatus.PENDING))
+
+    with meanwhile(app, "INSERT INTO join_request", the_other_tab) as done:
+        response = client.post(f"/groups/{group.slug}/join-request", data={"message": "Second onglet"}, follow_redirects=True)
+    assert done and response.status_code == 200
+    assert "Your request is sent to the animators of the group." in text_of(response)
+    assert [r.message for r in pending_requests(app, group)] == ["Premier onglet"]
+    assert mailbox.to("animatrice@example.org") == []  # the first tab's request told them already
+
+
+def test_two_requests_at_once_on_postgresql_make_one_request(app, backend, person, make_group, mailbox):
+    """The second request waits for the first to commit, then finds it pending."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    animator = person("member", email="animatrice@example.org")
+    group = make_group(is_open=False, animators=[animator])
+    requester = person("member")
+
+    def ask(message):
+        return services.request_to_join(db.session.get(User, requester.id), db.session.get(Group, group.id), message)
+
+    with app.app_context(), app.test_request_context():
+        ask("Premier onglet")
+        second, outcome = in_parallel(app, lambda: ask("Second onglet").message)
+        second.join(0.5)
+        assert second.is_alive()  # held until this request commits
+        db.session.commit()
+    second.join(10)
+    assert outcome == ["Premier onglet"]
+    assert [r.message for r in pending_requests(app, group)] == ["Premier onglet"]
+    assert len(mailbox.to("animatrice@example.org")) == 1
+
+
+def test_a_second_decision_on_the_same_request_changes_nothing(app, client, person, login, make_group, mailbox):
+    first, second = person("member"), person("member")
+    group = make_group(is_open=False, animators=[first, second])
+    requester = person("member", email="demandeur@example.org")
+    login(requester)
+    client.post(f"/groups/{group.slug}/join-request", data={"message": ""})
+    request_id = pending_requests(app, group)[0].id
+    logout(client)
+    login(first)
+    assert client.post(f"/groups/{group.slug}/requests/{request_id}/accept").status_code == 302
+    logout(client)
+    login(second)  # who had the list open before the first decided
+    response = client.post(f"/groups/{group.slug}/requests/{request_id}/refuse", follow_redirects=True)
+    assert response.status_code == 200 and "This request was already answered." in text_of(response)
+    assert requester.id in member_ids(app, group)
+    with app.app_context():
+        assert db.session.get(JoinRequest, request_id).status == JoinRequestStatus.ACCEPTED
+    assert [m["Subject"] for m in mailbox.to("demandeur@example.org")] == [f"Welcome to the group “{group.name}”"]
+
+
+def test_two_animators_deciding_at_the_same_moment_one_wins(app, client, person, login, make_group, mailbox):
+    other, me = person("member"), person("member")
+    group = make_group(is_open=False, animators=[other, me])
+    requester = person("member", email="demandeur@example.org")
+    login(requester)
+    client.post(f"/groups/{group.slug}/join-request", data={"message": ""})
+    request_id = pending_requests(app, group)[0].id
+    logout(client)
+    login(me)
+
+    def the_other_animator_refuses(connection):
+        connection.execute(JoinRequest.__table__.update().where(JoinRequest.__table__.c.id == request_id).values(
+            status=JoinRequestStatus.REFUSED, decided_by_id=other.id))
+
+    with meanwhile(app, "UPDATE join_request", the_other_animator_refuses) as done:
+        response = client.post(f"/groups/{group.slug}/requests/{request_id}/accept", follow_redirects=True)
+    assert done and response.status_code == 200
+    assert "This request was already answered." in text_of(response)
+    assert requester.id not in member_ids(app, group)
+    with app.app_context():
+        assert db.session.get(JoinRequest, request_id).status == JoinRequestStatus.REFUSED
+    assert mailbox.to("demandeur@example.org") == []  # this page's decision sent nothing
+
+
+def test_two_decisions_at_once_on_postgresql_one_wins(app, backend, person, make_group, mailbox):
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    first, second = person("member"), person("member")
+    group = make_group(is_open=False, animators=[first, second])
+    requester = person("member", email="demandeur@example.org")
+    with app.app_context(), app.test_request_context():
+        request_id = services.request_to_join(db.session.get(User, requester.id), db.session.get(Group, group.id)).id
+        db.session.commit()
+    mailbox.clear()
+
+    def decide(user, accept):
+        return services.decide(db.session.get(User, user.id), db.session.get(JoinRequest, request_id), accept=accept).status
+
+    with app.app_context(), app.test_request_context():
+        decide(first, True)
+        loser, outcome = in_parallel(app, lambda: decide(second, False))
+        loser.join(0.5)
+        assert loser.is_alive()  # its UPDATE waits for this transaction
+        db.session.commit()
+    loser.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], ServiceError) and outcome[0].message == "decided"
+    with app.app_context():
+        assert db.session.get(JoinRequest, request_id).status == JoinRequestStatus.ACCEPTED
+    assert requester.id in member_ids(app, group)
+    assert len(mailbox.to("demandeur@example.org")) == 1
+
+
+def test_archiving_closes_waiting_requests_and_takes_no_more(app, client, as_, person, login, make_group, mailbox):
+    animator = person("member")
+    group = make_group("Groupe clos", is_open=False, animators=[animator])
+    requester = person("member", email="demandeur@example.org")
+    login(requester)
+    client.post(f"/groups/{group.slug}/join-request", data={"message": ""})
+    request_id = pending_requests(app, group)[0].id
+    logout(client)
+    as_("admin")
+    mailbox.clear()
+    client.post(f"/groups/{group.slug}/edit", data={"name": group.name, "description": "", "access": "closed",
+                                                    "animators": [str(animator.id)], "archived": "y"})
+    with app.app_context():
+        closed = db.session.get(JoinRequest, request_id)
+        assert closed.status == JoinRequestStatus.WITHDRAWN and closed.decided_at is not None
+    assert mailbox.messages == []  # closing them mails nobody (see services._close_all_pending_requests)
+    # A decision posted from a page opened before: refused with the reason, nobody joins.
+    with app.app_context():
+        db.session.execute(JoinRequest.__table__.update().where(JoinRequest.__table__.c.id == request_id).values(status=JoinRequestStatus.PENDING))
+        db.session.commit()
+    logout(client)
+    login(animator)
+    response = client.post(f"/groups/{group.slug}/requests/{request_id}/accept", follow_redirects=True)
+    assert response.status_code == 200 and "This group is archived: it takes no new member." in text_of(response)
+    assert requester.id not in member_ids(app, group)
+    assert mailbox.messages == []
+    # Nor new requests.
+    logout(client)
+    login(person("member"))
+    assert client.get(f"/groups/{group.slug}/join-request").status_code == 403
+    assert client.post(f"/groups/{group.slug}/join-request", data={"message": "Encore ?"}).status_code == 403
 
 
 def test_join_request_emails_are_in_the_recipients_language(app, client, person, login, make_group, mailbox, make_user):
@@ -427,6 +640,7 @@ def test_closed_group_discussions_are_for_members_and_the_national_team(app, cli
     # Nor anywhere else: the directory, the search page.
     directory = text_of(client.get("/groups/"))
     assert "ornithorynque" not in directory and ("1 thread" in directory) == reads  # not even how many
+    assert ("2 members" in directory) == reads and ("member" in directory.split("Cercle restreint", 1)[1]) == reads
     results = text_of(client.get("/search?q=ornithorynque"))
     assert ("Fil confidentiel sur l'ornithorynque" in results) == reads
     assert (len(search_keys(app, user, "kangourou")) == 1) == reads

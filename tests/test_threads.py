@@ -21,7 +21,7 @@ from extranet.groups.models import Message, MessageAttachment, MessageRevision, 
 
 from . import files as make
 from .group_helpers import anchors, bulk_replies, message_ids, search_keys, text_of
-from .helpers import errors_beside, parse
+from .helpers import errors_beside, french, parse
 from .test_markdown import assert_safe
 
 # The make_group, add_member and make_thread fixtures.
@@ -323,6 +323,31 @@ def test_unread_threads_and_mark_everything_as_read(app, client, as_, person, lo
     assert second  # read by "mark everything as read", never opened
 
 
+def test_mark_everything_as_read_is_offered_when_the_unread_threads_are_on_another_page(app, client, as_, person, make_group):
+    from .group_helpers import bulk_threads
+
+    me = as_("member")
+    other = person("member")
+    group = make_group("Groupe très actif", members=[me, other])
+    bulk_threads(app, group, other, 21)  # all new to me, the oldest on page 2
+    first_page = client.get(f"/groups/{group.slug}").get_data(as_text=True)
+    with app.app_context(), app.test_request_context():
+        from extranet.auth.models import User
+        from extranet.groups import services
+
+        reader = db.session.get(User, me.id)
+        for thread_id in {int(i) for i in re.findall(r'href="/groups/threads/(\d+)"', first_page)}:
+            thread = db.session.get(Thread, thread_id)
+            services.mark_read(reader, thread, thread.last_message_id)
+        db.session.commit()
+    first_page = client.get(f"/groups/{group.slug}").get_data(as_text=True)
+    assert 'class="extranet-unread"' not in first_page and 'id="mark-all-read"' in first_page
+    assert 'class="extranet-unread"' in client.get(f"/groups/{group.slug}?page=2").get_data(as_text=True)
+    client.post(f"/groups/{group.slug}/read-all")
+    assert 'id="mark-all-read"' not in client.get(f"/groups/{group.slug}").get_data(as_text=True)
+    assert 'class="extranet-unread"' not in client.get(f"/groups/{group.slug}?page=2").get_data(as_text=True)
+
+
 def test_joining_a_group_does_not_make_its_past_unread(app, client, as_, person, make_group, make_thread):
     other = person("member")
     group = make_group(members=[other])
@@ -481,6 +506,102 @@ def test_a_locked_thread_takes_replies_from_animators_only(app, client, person, 
     assert "This thread is locked by an animator" in page and "Je conclus." in page
     assert client.post(f"/groups/threads/{thread_id}/reply", data={"body": "Encore"}).status_code == 403
     assert client.get(f"/groups/messages/{discussion['message_id']}/edit").status_code == 403
+
+
+# --- Refused because things changed while the person was writing -----------------------------------------
+
+
+def kept_text(html: str) -> str:
+    import html as html_lib
+
+    found = re.search(r'<textarea[^>]*id="kept-text"[^>]*>(.*?)</textarea>', html, re.S)
+    assert found, "the text is not given back"
+    return html_lib.unescape(found.group(1)).strip("\n")
+
+
+def test_a_reply_to_a_thread_locked_meanwhile_gives_the_text_back(app, client, person, login, discussion):
+    thread_id = discussion["thread_id"]
+    author = discussion["people"]["author"]
+    with app.app_context():
+        from extranet.auth.models import User
+
+        db.session.get(User, author.id).language = "fr"
+        db.session.commit()
+    login(discussion["people"]["group_animator"])
+    client.post(f"/groups/threads/{thread_id}/lock")
+    logout(client)
+    login(author)  # the page was open before the thread was locked
+    body = "Une longue réponse <pesée> & mûrie\n\nsur deux paragraphes."
+    response = client.post(f"/groups/threads/{thread_id}/reply", content_type="multipart/form-data", data={
+        "body": body, "attachments": [(io.BytesIO(make.pdf("annexe")), "Annexe.pdf")]})
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert kept_text(html) == body
+    page = text_of(response)
+    assert french(app, "An animator has locked this thread: it takes no new message.") in page
+    assert "Annexe.pdf" in re.search(r'<p id="not-posted-files">(.*?)</p>', html, re.S).group(1)
+    assert "Ma réponse" in page  # the thread is shown again
+    assert stored_files(app) == [] and len(message_ids(app, thread_id)) == 2
+
+
+def test_a_reply_or_an_edit_in_a_group_archived_meanwhile_gives_the_text_back(app, client, as_, person, login, make_group, make_thread):
+    member = person("member")
+    group = make_group("Groupe bientôt archivé", members=[member])
+    thread_id = make_thread(group, member, body="Mon premier texte")
+    first = message_ids(app, thread_id)[0]
+    as_("admin")
+    client.post(f"/groups/{group.slug}/edit", data={"name": group.name, "description": "", "access": "open", "archived": "y"})
+    logout(client)
+    login(member)
+    reply = client.post(f"/groups/threads/{thread_id}/reply", data={"body": "Ma réponse tardive"}, content_type="multipart/form-data")
+    assert reply.status_code == 403 and kept_text(reply.get_data(as_text=True)) == "Ma réponse tardive"
+    assert "The group “Groupe bientôt archivé” has been archived" in text_of(reply)
+    edit = client.post(f"/groups/messages/{first}/edit", data={"body": "Mon texte corrigé"})
+    assert edit.status_code == 403 and kept_text(edit.get_data(as_text=True)) == "Mon texte corrigé"
+    assert "Your changes were not saved" in text_of(edit) and "has been archived" in text_of(edit)
+    assert message_row(app, first).body == "Mon premier texte"
+    # Someone else's message still gets a plain refusal.
+    logout(client)
+    login(person("member"))
+    assert "kept-text" not in client.post(f"/groups/messages/{first}/edit", data={"body": "x"}).get_data(as_text=True)
+
+
+def test_a_reply_to_a_thread_moved_meanwhile_gives_the_text_back(app, client, person, login, discussion, make_group):
+    thread_id, animator, author = discussion["thread_id"], discussion["people"]["group_animator"], discussion["people"]["author"]
+    login(animator)
+    client.post(f"/groups/threads/{thread_id}/move", data={"group": str(discussion["target"].id)})  # open, author not a member
+    logout(client)
+    login(author)
+    response = client.post(f"/groups/threads/{thread_id}/reply", data={"body": "Réponse déplacée"}, content_type="multipart/form-data")
+    assert response.status_code == 403 and kept_text(response.get_data(as_text=True)) == "Réponse déplacée"
+    assert "Only the members of the group “Groupe d'arrivée” can write in this thread" in text_of(response)
+    # Moved on to a closed group: the thread is no longer shown, the text still is.
+    closed = make_group("Cercle fermé", is_open=False, animators=[animator])
+    logout(client)
+    login(animator)
+    client.post(f"/groups/threads/{thread_id}/move", data={"group": str(closed.id)})
+    logout(client)
+    login(author)
+    response = client.post(f"/groups/threads/{thread_id}/reply", data={"body": "Toujours là"}, content_type="multipart/form-data")
+    assert response.status_code == 403 and kept_text(response.get_data(as_text=True)) == "Toujours là"
+    page = text_of(response)
+    assert "You can no longer read this thread" in page and "Ma réponse" not in page and "Cercle fermé" not in page
+    edit = client.post(f"/groups/messages/{discussion['message_id']}/edit", data={"body": "Corrigé"})
+    assert edit.status_code == 403 and kept_text(edit.get_data(as_text=True)) == "Corrigé"
+
+
+def test_moving_a_thread_makes_the_members_of_its_new_group_follow_it(app, client, person, login, discussion, add_member):
+    from extranet.groups import services
+
+    thread_id, animator, target = discussion["thread_id"], discussion["people"]["group_animator"], discussion["target"]
+    newcomer = person("member")
+    add_member(target, newcomer)
+    login(animator)
+    client.post(f"/groups/threads/{thread_id}/move", data={"group": str(target.id)})
+    with app.app_context():
+        assert newcomer.id in {u.id for u in services.subscribers(db.session.get(Thread, thread_id))}
+        reason = db.session.scalar(select(ThreadSubscription.reason).filter_by(thread_id=thread_id, user_id=newcomer.id))
+    assert reason == "group"
 
 
 def test_pinned_threads_come_first_then_the_latest_activity(app, client, as_, person, make_group, make_thread):

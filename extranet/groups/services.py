@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, literal, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -132,6 +132,22 @@ def membership(user, group) -> GroupMembership | None:
     return next((m for m in user.memberships if m.group_id == group.id), None)
 
 
+def _add_member_once(group: Group, user: User) -> GroupMembership:
+    """``user`` becomes a member, unless they already are: another request (a
+    second tab, a double click, another animator) may have made them one since
+    we looked. One statement that skips an existing row, so losing that race
+    is neither an error nor a broken transaction."""
+    db.session.execute(
+        _insert(GroupMembership)
+        .values(group_id=group.id, user_id=user.id, is_animator=False, joined_at=utcnow(), notification=NotificationPreference.EACH,
+                # Someone who joins has nothing to catch up on, as in _new_membership.
+                read_up_to_message_id=latest_message_id())
+        .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
+    )
+    db.session.expire(user, ["memberships"])
+    return db.session.scalar(select(GroupMembership).where(GroupMembership.group_id == group.id, GroupMembership.user_id == user.id))
+
+
 def _new_membership(group: Group, user: User, *, is_animator: bool = False) -> GroupMembership:
     # Someone who joins has nothing to catch up on: what was written before is not "new".
     member = GroupMembership(group=group, user=user, is_animator=is_animator, joined_at=utcnow(),
@@ -209,6 +225,8 @@ def update_group(actor, group: Group, *, name: str, description: str, axis_ids=(
     for key, value in values.items():
         setattr(group, key, value)
     group.axes = axes
+    if archived and group.archived_at is None:
+        _close_all_pending_requests(group)
     group.archived_at = (group.archived_at or utcnow()) if archived else None
     group.updated_at = utcnow()
     _set_animators(group, animators)
@@ -229,10 +247,24 @@ def _close_pending_requests(group: Group, user_id: int) -> None:
     )
 
 
+def _close_all_pending_requests(group: Group) -> None:
+    """An archived group takes no member: its waiting requests are closed as
+    withdrawn (made pointless), without an email. Archiving may close many at
+    once, and a mail to each requester would be a burst of mail about a
+    decision nobody made on them; the group page says it is archived."""
+    db.session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.group_id == group.id, JoinRequest.status == JoinRequestStatus.PENDING)
+        .values(status=JoinRequestStatus.WITHDRAWN, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def join(actor, group: Group) -> GroupMembership:
+    """Join at once; joining again (a second tab, a double click) changes nothing."""
     if not can_join_group(actor, group):
         raise ServiceError("forbidden")
-    member = _new_membership(group, actor)
+    member = _add_member_once(group, actor)
     _close_pending_requests(group, actor.id)
     db.session.flush()
     db.session.expire(actor, ["memberships"])
@@ -272,14 +304,34 @@ def _deciders(group: Group) -> list[User]:
 
 
 def request_to_join(actor, group: Group, message: str = "") -> JoinRequest:
+    """Ask to join; a request already waiting (sent from another tab at the
+    same moment) is returned as it is, and the deciders are not mailed twice."""
     if not can_request_to_join_group(actor, group):
         raise ServiceError("forbidden")
-    if pending_request(actor, group) is not None:
-        raise ServiceError("pending")
-    request = JoinRequest(group=group, user_id=actor.id, message=(message or "").strip()[:JOIN_MESSAGE_MAX],
-                          status=JoinRequestStatus.PENDING, created_at=utcnow())
-    db.session.add(request)
-    db.session.flush()
+    # Two requests at once must not both see "nothing pending": on PostgreSQL
+    # the group's row is held until the commit (NO KEY UPDATE: rows that merely
+    # refer to the group are not blocked), which also orders this request
+    # against the group being archived; SQLite runs one writer at a time and
+    # the INSERT below checks and writes in one statement.
+    archived_at = db.session.scalar(select(Group.archived_at).where(Group.id == group.id).with_for_update(key_share=True))
+    if archived_at is not None:
+        raise ServiceError("archived")
+    now = utcnow()
+    waiting = select(JoinRequest.id).where(
+        JoinRequest.group_id == group.id, JoinRequest.user_id == actor.id, JoinRequest.status == JoinRequestStatus.PENDING
+    )
+    inserted = db.session.execute(
+        insert(JoinRequest)
+        .from_select(
+            ["group_id", "user_id", "message", "status", "created_at"],
+            select(literal(group.id), literal(actor.id), literal((message or "").strip()[:JOIN_MESSAGE_MAX]),
+                   literal(JoinRequestStatus.PENDING.value), literal(now)).where(~exists(waiting)),
+        )
+        .returning(JoinRequest.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        return pending_request(actor, group)
+    request = db.session.get(JoinRequest, inserted)
     link = mail.external_url("groups.requests", slug=group.slug)
     for decider in _deciders(group):
         mail.queue(decider.email, "group_join_requested", language=decider.language, recipient=decider, requester=actor,
@@ -296,19 +348,29 @@ def withdraw_request(actor, join_request: JoinRequest) -> None:
 
 
 def decide(actor, join_request: JoinRequest, *, accept: bool) -> JoinRequest:
-    """Accept or refuse a pending request; the requester gets an email either way."""
+    """Accept or refuse a pending request; the requester gets an email either way.
+    Of two animators deciding at once, one wins: the other gets ``decided``."""
     if not can_decide_join_request(actor, join_request):
-        raise ServiceError("forbidden")
-    if not join_request.is_pending:
-        raise ServiceError("decided")
+        raise ServiceError("archived" if join_request.group.is_archived else "forbidden")
     group, requester = join_request.group, join_request.user
-    join_request.status = JoinRequestStatus.ACCEPTED if accept else JoinRequestStatus.REFUSED
-    join_request.decided_by_id = actor.id
-    join_request.decided_at = utcnow()
-    if accept and not db.session.scalar(
-        select(GroupMembership.id).where(GroupMembership.group_id == group.id, GroupMembership.user_id == requester.id)
-    ):
-        _new_membership(group, requester)
+    status = JoinRequestStatus.ACCEPTED if accept else JoinRequestStatus.REFUSED
+    now = utcnow()
+    # The status changes only if it is still pending in the database, not in
+    # the copy loaded with the page: on PostgreSQL the second UPDATE waits for
+    # the first to commit, then finds nothing pending and changes no row.
+    won = db.session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.id == join_request.id, JoinRequest.status == JoinRequestStatus.PENDING)
+        .values(status=status, decided_by_id=actor.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        db.session.expire(join_request)
+        raise ServiceError("decided")
+    for key, value in dict(status=status, decided_by_id=actor.id, decided_at=now).items():
+        set_committed_value(join_request, key, value)
+    if accept:
+        _add_member_once(group, requester)
     db.session.flush()
     if requester.active:
         mail.queue(
@@ -645,6 +707,8 @@ def move_thread(actor, thread: Thread, target: Group) -> None:
     thread.group = target
     thread.pinned = False
     db.session.flush()
+    # Its new group's members follow it, as if it had been opened there.
+    _subscribe_members(thread)
 
 
 def load_thread(thread_id: int) -> Thread | None:
@@ -740,6 +804,17 @@ def mark_read(user, thread: Thread, message_id: int) -> None:
     )
 
 
+def has_unread(user, group: Group) -> bool:
+    """Whether any thread of the group is unread for ``user`` (one query, on any page)."""
+    if membership(user, group) is None:
+        return False
+    return bool(db.session.scalar(select(
+        exists()
+        .where(Thread.group_id == group.id, GroupMembership.group_id == group.id, GroupMembership.user_id == user.id,
+               _unread_condition(user.id))
+    )))
+
+
 def mark_group_read(actor, group: Group) -> None:
     """Everything of the group counts as read: one row changes, whatever the number of threads."""
     member = membership(actor, group)
@@ -789,5 +864,7 @@ SERVICE_MESSAGES = {
     "body_too_long": _l("A message has at most %(max)s characters.", max=BODY_MAX),
     "attachments": _l("At most %(n)s files per message.", n=MAX_ATTACHMENTS),
     "same_group": _l("The thread is already in this group."),
+    "decided": _l("This request was already answered."),
+    "archived": _l("This group is archived: it takes no new member."),
 }
 

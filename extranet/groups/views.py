@@ -21,7 +21,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
@@ -174,7 +173,7 @@ def detail(slug):
     readable = can_read_group(current_user, group)
     member = services.membership(current_user, group)
     context = dict(group=group, member=member, readable=readable, threads=None, unread=set(), documents=[], document_total=0,
-                   member_total=0)
+                   member_total=0, any_unread=False)
     if readable:
         threads = db.paginate(services.threads_query(group), page=page_arg(), per_page=services.THREADS_PER_PAGE, error_out=False)
         marks = services.read_marks(current_user, threads.items) if member else {}
@@ -185,6 +184,8 @@ def detail(slug):
             documents=documents,
             document_total=document_total,
             member_total=services.member_count(group),
+            # Unread threads may all be on other pages: "mark everything as read" is still offered.
+            any_unread=services.has_unread(current_user, group),
         )
     return render_template(
         "groups/detail.html",
@@ -291,11 +292,7 @@ def join(slug):
     group = _group(slug)
     require(can_join_group(current_user, group))
     services.join(_actor(), group)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Joined at the same moment in another tab: a member all the same.
-        db.session.rollback()
+    db.session.commit()
     flash(_("You are now a member of “%(name)s”.", name=group.name), "success")
     return redirect(url_for("groups.detail", slug=group.slug))
 
@@ -317,7 +314,12 @@ def join_request(slug):
     pending = services.pending_request(current_user, group)
     form = JoinRequestForm()
     if request.method == "POST" and pending is None and form.validate_on_submit():
-        services.request_to_join(_actor(), group, form.message.data or "")
+        try:
+            services.request_to_join(_actor(), group, form.message.data or "")
+        except ServiceError:
+            # The group was archived a moment ago.
+            db.session.rollback()
+            abort(403)
         db.session.commit()
         flash(_("Your request is sent to the animators of the group. You will get an email when they have answered."), "success")
         return redirect(url_for("groups.detail", slug=group.slug))
@@ -350,11 +352,23 @@ def _decide(slug, request_id, accept: bool):
     join_request = db.session.get(JoinRequest, request_id)
     if join_request is None or join_request.group_id != group.id:
         abort(404)
+    require(can_moderate_group(current_user, group))
+    if group.is_archived:
+        flash(services.SERVICE_MESSAGES["archived"], "error")
+        return redirect(url_for("groups.requests", slug=group.slug))
     require(can_decide_join_request(current_user, join_request))
     if not join_request.is_pending:
-        flash(_("This request was already answered."), "info")
+        flash(services.SERVICE_MESSAGES["decided"], "info")
         return redirect(url_for("groups.requests", slug=group.slug))
-    services.decide(_actor(), join_request, accept=accept)
+    try:
+        services.decide(_actor(), join_request, accept=accept)
+    except ServiceError as error:
+        # Another animator answered it a moment ago, or the group was just archived.
+        db.session.rollback()
+        if error.message == "forbidden":
+            abort(403)
+        flash(services.SERVICE_MESSAGES[error.message], "info" if error.message == "decided" else "error")
+        return redirect(url_for("groups.requests", slug=group.slug))
     db.session.commit()
     name = join_request.user.name
     if accept:
@@ -499,14 +513,14 @@ def new_thread(slug):
     return render_template("groups/thread_new.html", group=group, form=form), 400
 
 
-def _render_thread(thread, page_number: int, form=None, status: int = 200):
+def _render_thread(thread, page_number: int, form=None, status: int = 200, kept=None):
     total = thread.message_count
     pages = Pages(page_number, services.MESSAGES_PER_PAGE, total)
     messages = services.thread_messages(thread, page_number)
     point = services.read_point(current_user, thread)
     first_unread = services.first_unread(thread, point)
     member = services.membership(current_user, thread.group)
-    if form is None and can_reply_to_thread(current_user, thread):
+    if form is None and kept is None and can_reply_to_thread(current_user, thread):
         form = ReplyForm()
         quoted = int_arg("quote")
         if quoted is not None:
@@ -524,6 +538,7 @@ def _render_thread(thread, page_number: int, form=None, status: int = 200):
         first_unread_url=(url_for("groups.thread", thread_id=thread.id, page=services.page_of(first_unread[1]))
                           + f"#message-{first_unread[0]}") if first_unread else None,
         form=form,
+        kept=kept,
         member=member,
         following=services.is_following(current_user, thread) if member else False,
         mention_url=mentions.links(m.body for m in messages if not m.is_deleted),
@@ -545,11 +560,53 @@ def thread(thread_id):
     return _render_thread(thread, page_number)
 
 
+def _why_not_written(thread) -> str:
+    """Why the person may not write in ``thread`` (any more), to say beside the text they lose otherwise."""
+    group = thread.group
+    if not can_read_thread(current_user, thread):
+        return _("You can no longer read this thread: it may have been moved to a closed group you are not a member of.")
+    if group.is_archived:
+        return _("The group “%(name)s” has been archived: its discussions can be read, not continued.", name=group.name)
+    if services.membership(current_user, group) is None:
+        return _("Only the members of the group “%(name)s” can write in this thread: it may have been moved to this group, "
+                 "or you are no longer a member.", name=group.name)
+    if thread.locked:
+        return _("An animator has locked this thread: it takes no new message.")
+    return _("You may not write in this thread.")
+
+
+def _sent_file_names(form) -> list[str]:
+    """The names of the files sent with a refused message (now, or kept from a previous try), never stored."""
+    names = [sent.filename for sent in form.attachments.data or [] if getattr(sent, "filename", "")]
+    if form.upload_token.data:
+        try:
+            data = _serializer().loads(form.upload_token.data)
+        except BadSignature:
+            data = None
+        if isinstance(data, dict) and data.get("user") == current_user.id and isinstance(data.get("files"), list):
+            names += [str(item.get("name", "")) for item in data["files"] if isinstance(item, dict) and item.get("name")]
+    return names
+
+
+def _not_written(thread, kept: dict, render):
+    """A message refused because the thread was locked or moved, or its group
+    archived, while it was being written: the page again, the reason, and the text."""
+    kept["reason"] = _why_not_written(thread)
+    if not can_read_thread(current_user, thread):
+        return render_template("groups/not_posted.html", kept=kept), 403
+    return render(kept)
+
+
 @bp.post("/threads/<int:thread_id>/reply")
 def reply(thread_id):
-    thread = _thread(thread_id)
-    require(can_reply_to_thread(current_user, thread))
+    thread = services.load_thread(thread_id)
+    if thread is None:
+        abort(404)
     form = ReplyForm()
+    if not can_reply_to_thread(current_user, thread):
+        kept = dict(title=_("Your reply was not sent"), text=form.body.data or "", files=_sent_file_names(form))
+        last_page = max(1, -(-thread.message_count // services.MESSAGES_PER_PAGE))
+        return _not_written(thread, kept, lambda kept: _render_thread(thread, last_page, status=403, kept=kept))
     valid = form.validate_on_submit()
     uploads, files_ok = _uploads(form)
     if valid and files_ok:
@@ -647,7 +704,22 @@ def message(message_id):
 
 @bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
 def edit_message(message_id):
-    message = _message(message_id)
+    message = services.load_message(message_id)
+    if message is None:
+        abort(404)
+    if request.method == "POST" and message.author_id == current_user.id and not can_edit_message(current_user, message):
+        # Its author was allowed when the page was opened: give the new text back with the reason.
+        kept = dict(title=_("Your changes were not saved"), text=EditMessageForm().body.data or "", files=[])
+
+        def page(kept):
+            return render_template("groups/message_edit.html", message=message, thread=message.thread, group=message.thread.group,
+                                   form=None, kept=kept), 403
+
+        if message.is_deleted and can_read_thread(current_user, message.thread):
+            kept["reason"] = _("This message has been deleted in the meantime.")
+            return page(kept)
+        return _not_written(message.thread, kept, page)
+    require(can_read_thread(current_user, message.thread))
     require(can_edit_message(current_user, message))
     form = EditMessageForm(data={"body": message.body} if request.method == "GET" else None)
     if request.method == "POST" and form.validate_on_submit():
