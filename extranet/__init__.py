@@ -112,6 +112,7 @@ def _select_timezone() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from extranet.admin.views import bp as admin_bp
+    from extranet.agenda.views import bp as agenda_bp
     from extranet.auth.views import bp as auth_bp
     from extranet.groups.views import bp as groups_bp
     from extranet.home.views import bp as home_bp
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp, url_prefix="/search")
     app.register_blueprint(toolbox_bp, url_prefix="/toolbox")
     app.register_blueprint(groups_bp, url_prefix="/groups")
+    app.register_blueprint(agenda_bp, url_prefix="/agenda")
 
 
 def _register_request_hooks(app: Flask) -> None:

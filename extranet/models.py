@@ -1,5 +1,6 @@
 """Imports every model, so that the metadata Alembic compares is complete."""
 
+from extranet.agenda.models import Event, EventSession, Registration  # noqa: F401
 from extranet.audit import AuditEvent  # noqa: F401
 from extranet.auth.models import Invitation, PasswordReset, User  # noqa: F401
 from extranet.groups.models import (  # noqa: F401

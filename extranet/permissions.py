@@ -328,6 +328,72 @@ def can_download_attachment(user, attachment) -> bool:
     return message.deleted_at is None and can_read_thread(user, message.thread)
 
 
+# --- Agenda ---------------------------------------------------------------------
+#
+# ``event`` has ``group_id``, ``status``, ``registration_opens_at`` and
+# ``registration_deadline``; ``registration`` has ``event``, ``user_id`` and
+# ``status``. ``now`` is naive UTC, passed in so that predicates stay pure.
+
+
+def can_view_agenda(user, obj=None) -> bool:
+    return _active(user)
+
+
+def can_create_event(user, group=None) -> bool:
+    """The national team; the animators of a working group for that group's events."""
+    if is_national(user):
+        return True
+    if group is None:
+        return _active(user) and bool(getattr(user, "animated_group_ids", ()))
+    return group.archived_at is None and is_group_animator(user, group)
+
+
+def can_organise_event(user, event) -> bool:
+    """Edit, see the registrants, cancel: the national team, and the animators of the event's group."""
+    if is_national(user):
+        return True
+    return event.group_id is not None and _active(user) and event.group_id in (getattr(user, "animated_group_ids", ()) or ())
+
+
+def can_edit_event(user, event) -> bool:
+    return can_organise_event(user, event)
+
+
+def can_view_event(user, event) -> bool:
+    return _active(user)
+
+
+def can_see_joining_details(user, event, registration=None) -> bool:
+    """The dial-in number or video link: the people registered (not waiting) and the organisers."""
+    if can_organise_event(user, event):
+        return True
+    return (
+        registration is not None
+        and _active(user)
+        and registration.user_id == user.id
+        and str(registration.status) == "registered"
+    )
+
+
+def is_registration_open(event, now) -> bool:
+    if str(event.status) != "scheduled" or event.starts_at <= now:
+        return False
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        return False
+    return event.registration_deadline is None or now < event.registration_deadline
+
+
+def can_register_for_event(user, event, now) -> bool:
+    return _active(user) and is_registration_open(event, now)
+
+
+def can_cancel_registration(user, registration, now) -> bool:
+    """Its holder, or the coordinator who may register them, before the event starts."""
+    if not _active(user) or str(registration.status) == "cancelled" or registration.event.starts_at <= now:
+        return False
+    return registration.user_id == user.id or can_organise_event(user, registration.event)
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -181,9 +181,12 @@ def test_french_by_default_english_on_request(client, logged_in):
 def test_coming_soon_sections_are_honest(client, logged_in):
     logged_in("member")
     html = client.get("/").get_data(as_text=True)
-    for section in ("agenda", "roadmaps"):
+    for section in ("roadmaps",):
         assert f"/coming-soon/{section}" in html
         assert client.get(f"/coming-soon/{section}").status_code == 200
+    # The agenda is built: the menu and the home card lead to it.
+    assert 'href="/agenda/"' in html
+    assert client.get("/coming-soon/agenda").status_code == 404
     # Working groups are built: the menu and the home card lead to them.
     assert 'href="/groups/"' in html
     assert client.get("/coming-soon/groups").status_code == 404

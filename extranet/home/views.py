@@ -13,7 +13,6 @@ bp = Blueprint("home", __name__)
 # Sections of the navigation that later work will build; until then their
 # links lead to an honest "coming soon" page.
 UPCOMING_SECTIONS = {
-    "agenda": _l("Agenda"),
     "roadmaps": _l("Roadmaps"),
 }
 

@@ -1,0 +1,255 @@
+"""The agenda pages: upcoming and past events, an event's page, creating and
+editing events, registering and cancelling.
+
+Views load (404), check (403), validate, call one service, commit once and
+redirect. Times are typed and shown in the reader's time zone (their
+profile), with Paris time beside when it differs.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from extranet.agenda import services
+from extranet.agenda.forms import EmptyForm, EventForm
+from extranet.agenda.models import Event, EventKind, Registration, RegistrationStatus
+from extranet.auth.services import ServiceError
+from extranet.extensions import db
+from extranet.groups.models import Group
+from extranet.groups.services import all_axes
+from extranet.http import page_arg
+from extranet.permissions import (
+    can_cancel_registration,
+    can_create_event,
+    can_edit_event,
+    can_register_for_event,
+    can_see_joining_details,
+    can_view_event,
+    is_national,
+    require,
+)
+from extranet.timeutil import utcnow
+
+bp = Blueprint("agenda", __name__)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+@bp.app_template_filter("event_time")
+def event_time(utc, fmt="EEEE d MMMM y, HH:mm"):
+    """The time in the reader's zone, with Paris time beside it when that differs."""
+    if utc is None:
+        return ""
+    zone = current_user.timezone if current_user.is_authenticated else services.PARIS
+    shown = services.format_time(utc, zone, fmt)
+    if services.differs_from_paris(utc, zone):
+        shown = _("%(local)s (your time) — %(paris)s in Paris", local=shown, paris=services.format_time(utc, services.PARIS, "HH:mm"))
+    return shown
+
+
+def _event(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    require(can_view_event(_actor(), event))
+    return event
+
+
+# --- Lists ----------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    user = _actor()
+    past = request.args.get("when") == "past"
+    kind = request.args.get("kind")
+    kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
+    mine = request.args.get("mine") == "1"
+    query = services.events_query(user, past=past, kind=kind, mine=mine)
+    page = db.paginate(query, page=page_arg(), per_page=services.EVENTS_PER_PAGE, error_out=False)
+    return render_template(
+        "agenda/index.html",
+        page=page,
+        past=past,
+        kind=kind,
+        mine=mine,
+        kinds=list(EventKind),
+        mine_by_event=services.registrations_of(user, [e.id for e in page.items]),
+        can_create=can_create_event(user),
+    )
+
+
+# --- An event ----------------------------------------------------------------------------------
+
+
+@bp.route("/<int:event_id>")
+def detail(event_id):
+    event = _event(event_id)
+    user = _actor()
+    now = utcnow()
+    registration = services.registration_of(user, event)
+    return render_template(
+        "agenda/detail.html",
+        event=event,
+        registration=registration if registration is not None and registration.is_active else None,
+        counts=services.seat_counts(event),
+        now=now,
+        registration_open=can_register_for_event(user, event, now),
+        show_joining=can_see_joining_details(user, event, registration),
+        can_cancel=registration is not None and can_cancel_registration(user, registration, now),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/<int:event_id>/register")
+def register(event_id):
+    event = _event(event_id)
+    user = _actor()
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    require(can_register_for_event(user, event, utcnow()))
+    try:
+        registration = services.register(user, event)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("agenda.detail", event_id=event.id))
+    db.session.commit()
+    if registration.status == RegistrationStatus.REGISTERED:
+        flash(_("You are registered."), "success")
+    else:
+        flash(_("The event is full: you are on the waiting list. You will get an email if a seat becomes free."), "info")
+    return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+@bp.post("/<int:event_id>/cancel-registration")
+def cancel_registration(event_id):
+    event = _event(event_id)
+    user = _actor()
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    registration = db.session.scalar(select(Registration).filter_by(event_id=event.id, user_id=user.id))
+    if registration is None:
+        abort(404)
+    require(can_cancel_registration(user, registration, utcnow()))
+    services.cancel_registration(user, registration)
+    db.session.commit()
+    flash(_("Your registration is cancelled."), "success")
+    return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+# --- Creating and editing ------------------------------------------------------------------------
+
+
+def _groups_for(user) -> list[Group]:
+    query = select(Group).where(Group.archived_at.is_(None)).order_by(Group.name)
+    if not is_national(user):
+        query = query.where(Group.id.in_(list(user.animated_group_ids) or [-1]))
+    return list(db.session.scalars(query))
+
+
+def _set_choices(form: EventForm, user, event: Event | None) -> None:
+    axes = all_axes()
+    form.axes.choices = [SelectChoice(a.id, f"{a.number}. {a.title}") for a in axes]
+    by_priority = []
+    for axis in axes:
+        if not by_priority or by_priority[-1][0] != axis.priority:
+            by_priority.append((axis.priority, []))
+        by_priority[-1][1].append(axis)
+    form.axes_by_priority = by_priority
+    groups = _groups_for(user)
+    if event is not None and event.group is not None and event.group not in groups:
+        groups.append(event.group)
+    choices = [SelectChoice(g.id, g.name) for g in groups]
+    if is_national(user):
+        choices.insert(0, SelectChoice("", _("No group")))
+    form.group.choices = choices
+
+
+TIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_deadline")
+
+
+def _values(form: EventForm, zone: str) -> dict:
+    values = {
+        "kind": form.kind.data,
+        "title": form.title.data,
+        "description": form.description.data or "",
+        "speakers": form.speakers.data or "",
+        "place": form.place.data or "",
+        "joining_details": form.joining_details.data or "",
+        "capacity": form.capacity.data,
+        "seats_per_territory": form.seats_per_territory.data,
+    }
+    for name in TIME_FIELDS:
+        local = getattr(form, name).data
+        values[name] = services.to_utc(local, zone) if local else None
+    return values
+
+
+def _save(form: EventForm, event: Event | None):
+    user = _actor()
+    _set_choices(form, user, event)
+    if form.validate_on_submit():
+        values = _values(form, user.timezone)
+        errors = services.validate_schedule(values)
+        for field, message in errors:
+            getattr(form, field).errors.append(message)
+        group = db.session.get(Group, form.group.data) if form.group.data else None
+        if not errors:
+            if group is not None and not (event is not None and group.id == event.group_id):
+                require(can_create_event(user, group))
+            try:
+                if event is None:
+                    event = services.create_event(user, axis_ids=form.axes.data or [], group=group, **values)
+                    message = _("The event is created.")
+                else:
+                    services.update_event(user, event, axis_ids=form.axes.data or [], group=group, **values)
+                    message = _("The event is saved.")
+            except ServiceError as error:
+                db.session.rollback()
+                if error.field is None:
+                    abort(403)
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for("agenda.detail", event_id=event.id))
+    return render_template("agenda/form.html", form=form, event=event), 400 if form.is_submitted() else 200
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require(can_create_event(_actor()))
+    form = EventForm()
+    if not form.is_submitted() and request.args.get("group", type=int):
+        form.group.data = request.args.get("group", type=int)
+    return _save(form, None)
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id):
+    event = _event(event_id)
+    user = _actor()
+    require(can_edit_event(user, event))
+    form = EventForm()
+    if not form.is_submitted():
+        form.kind.data = event.kind
+        form.title.data = event.title
+        form.description.data = event.description
+        form.speakers.data = event.speakers
+        form.place.data = event.place
+        form.joining_details.data = event.joining_details
+        form.capacity.data = event.capacity
+        form.seats_per_territory.data = event.seats_per_territory
+        form.group.data = event.group_id
+        form.axes.data = [a.id for a in event.axes]
+        for name in TIME_FIELDS:
+            value = getattr(event, name)
+            getattr(form, name).data = services.to_local(value, user.timezone) if value else None
+    return _save(form, event)
