@@ -348,6 +348,13 @@ def can_create_event(user, group=None) -> bool:
     return group.archived_at is None and is_group_animator(user, group)
 
 
+def can_create_event_for(user, group) -> bool:
+    """Create an event in this group (``None``: an event of the whole network, for the national team only)."""
+    if group is None:
+        return is_national(user)
+    return can_create_event(user, group)
+
+
 def can_organise_event(user, event) -> bool:
     """Edit, see the registrants, cancel: the national team, and the animators of the event's group."""
     if is_national(user):
@@ -387,11 +394,32 @@ def can_register_for_event(user, event, now) -> bool:
     return _active(user) and is_registration_open(event, now)
 
 
+def can_register_member(user, event, member, now) -> bool:
+    """A coordinator registers an active account of their own territory, while registration is open."""
+    return (
+        member is not None
+        and member.id != getattr(user, "id", None)
+        and bool(getattr(member, "active", False))
+        and _coordinator_of(user, member.territory_id)
+        and is_registration_open(event, now)
+    )
+
+
+def can_register_members(user, event, now) -> bool:
+    """The coordinator's form to register members of their territory."""
+    return _role(user, Role.COORDINATOR) and user.territory_id is not None and is_registration_open(event, now)
+
+
 def can_cancel_registration(user, registration, now) -> bool:
-    """Its holder, or the coordinator who may register them, before the event starts."""
+    """Its holder, the coordinator of the territory it counts for, or an
+    organiser, before the event starts."""
     if not _active(user) or str(registration.status) == "cancelled" or registration.event.starts_at <= now:
         return False
-    return registration.user_id == user.id or can_organise_event(user, registration.event)
+    return (
+        registration.user_id == user.id
+        or _coordinator_of(user, registration.territory_id)
+        or can_organise_event(user, registration.event)
+    )
 
 
 def template_globals() -> dict:

@@ -373,3 +373,74 @@ def test_concurrent_registrations_never_overbook(app, backend, make_user, make_e
         thread.join(60)
     assert errors == []
     assert statuses(app, event.id) == {"registered": 5, "waitlisted": 15}
+
+
+# --- Coordinators register members of their territory -------------------------------------------
+
+
+def test_a_coordinator_registers_a_member_of_their_territory(client, app, as_, make_user, make_event, mailbox):
+    event = make_event("Club de printemps", kind=EventKind.CLUB, capacity=1)
+    local = make_user("member", territory="lyon", name="Alice Locale", email="alice@example.org", language="en")
+    second = make_user("member", territory="lyon", name="Bruno Local", email="bruno@example.org", language="en")
+    elsewhere = make_user("member", territory="nantes", name="Chloé Ailleurs")
+    as_("coordinator", territory="lyon")
+    html = text_of(client.get(f"/agenda/{event.id}"))
+    assert "Alice Locale" in html and "Bruno Local" in html and "Chloé Ailleurs" not in html
+    response = client.post(f"/agenda/{event.id}/register-member", data={"member": ""})
+    assert errors_beside(response.get_data(as_text=True), "member") == ["Choose the person to register."]
+    mailbox.clear()
+    response = client.post(f"/agenda/{event.id}/register-member", data={"member": str(local.id)}, follow_redirects=True)
+    assert "Alice Locale is registered." in text_of(response)
+    response = client.post(f"/agenda/{event.id}/register-member", data={"member": str(second.id)}, follow_redirects=True)
+    assert "The event is full: Bruno Local is on the waiting list." in text_of(response)
+    # Someone of another territory: refused, nothing written.
+    assert client.post(f"/agenda/{event.id}/register-member", data={"member": str(elsewhere.id)}).status_code == 400
+    with app.app_context():
+        rows = {r.user_id: (str(r.status), r.registered_by_id is not None) for r in db.session.scalars(select(Registration))}
+    assert rows == {local.id: ("registered", True), second.id: ("waitlisted", True)}
+    subjects = {m["To"]: m["Subject"] for m in mailbox.messages}
+    assert "You are registered for “Club de printemps”" == subjects["alice@example.org"]
+    assert "You are on the waiting list for “Club de printemps”" == subjects["bruno@example.org"]
+    # The coordinator cancels Alice's seat: Bruno is promoted.
+    with app.app_context():
+        alice_registration = db.session.scalar(select(Registration).filter_by(user_id=local.id))
+    client.post(f"/agenda/registrations/{alice_registration.id}/cancel")
+    assert statuses(app, event.id) == {"registered": 1, "cancelled": 1}
+
+
+@pytest.mark.parametrize("role", ["member", "animator"])
+def test_only_coordinators_register_members(client, as_, make_user, make_event, role):
+    event = make_event()
+    member = make_user("member", territory="lyon")
+    as_(role, territory="lyon" if role == "member" else None)
+    assert client.post(f"/agenda/{event.id}/register-member", data={"member": str(member.id)}).status_code == 403
+
+
+def test_a_member_cannot_cancel_someone_elses_registration(client, app, as_, make_user, make_event):
+    event = make_event()
+    other = make_user("member", territory="lyon")
+    register_directly(app, event, other)
+    as_("member", territory="lyon")
+    with app.app_context():
+        registration = db.session.scalar(select(Registration))
+    assert client.post(f"/agenda/registrations/{registration.id}/cancel").status_code == 403
+    assert client.post("/agenda/registrations/999999/cancel").status_code == 404
+    assert statuses(app, event.id) == {"registered": 1}
+
+
+# --- The group page ----------------------------------------------------------------------------
+
+
+def test_the_group_page_lists_its_events(client, as_, make_group, make_event):
+    animator = as_("member")
+    group = make_group("Logement des jeunes", animators=[animator])
+    make_event("Réunion du groupe", kind=EventKind.GROUP_MEETING, group=group)
+    make_event("Amicall sans groupe")
+    html = text_of(client.get(f"/groups/{group.slug}"))
+    assert "Réunion du groupe" in html and "Amicall sans groupe" not in html
+    assert f"/agenda/new?group={group.id}" in html
+    html = text_of(client.get(f"/agenda/?group={group.id}"))
+    assert "Réunion du groupe" in html and "Amicall sans groupe" not in html
+    # Their form offers their group only, selected.
+    form = client.get(f"/agenda/new?group={group.id}").get_data(as_text=True)
+    assert f'<option selected value="{group.id}">' in form or f'value="{group.id}" selected' in form

@@ -85,3 +85,15 @@ class EventForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """The POST buttons: only the CSRF token."""
+
+
+class MemberForm(FlaskForm):
+    """A coordinator registers a member of their territory; the view sets the choices."""
+
+    member = SelectField(
+        _l("Person to register"),
+        coerce=optional_int,
+        validators=[ChoiceRequired(_l("Choose the person to register."))],
+        invalid_value_message=_l("Choose the person to register."),
+        invalid_choice_message=_l("Choose the person to register."),
+    )

@@ -20,7 +20,7 @@ from extranet.agenda.models import Event, EventKind, EventStatus, Registration, 
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_create_event, can_edit_event, is_registration_open
+from extranet.permissions import can_create_event_for, can_edit_event, is_registration_open
 from extranet.plan.models import Axis
 from extranet.timeutil import utcnow
 
@@ -88,7 +88,7 @@ def _axes(axis_ids) -> list[Axis]:
 
 
 def create_event(actor, *, axis_ids=(), group=None, **values) -> Event:
-    if not can_create_event(actor, group):
+    if not can_create_event_for(actor, group):
         raise ServiceError("forbidden")
     _check(values)
     values["group_id"] = group.id if group is not None else None
@@ -102,7 +102,7 @@ def create_event(actor, *, axis_ids=(), group=None, **values) -> Event:
 
 def update_event(actor, event: Event, *, axis_ids=(), group=None, **values) -> Event:
     values["group_id"] = group.id if group is not None else None
-    if not can_edit_event(actor, event) or (group is not None and group.id != event.group_id and not can_create_event(actor, group)):
+    if not can_edit_event(actor, event) or (values["group_id"] != event.group_id and not can_create_event_for(actor, group)):
         raise ServiceError("forbidden")
     _check(values)
     changed = any(getattr(event, name) != values.get(name) for name in CALENDAR_FIELDS if name in values)
@@ -117,7 +117,8 @@ def update_event(actor, event: Event, *, axis_ids=(), group=None, **values) -> E
     return event
 
 
-def events_query(user, *, past: bool = False, kind: EventKind | None = None, mine: bool = False, now: datetime | None = None):
+def events_query(user, *, past: bool = False, kind: EventKind | None = None, mine: bool = False, group_id: int | None = None,
+                 now: datetime | None = None):
     """Upcoming events soonest first, or past ones latest first."""
     now = now or utcnow()
     query = select(Event).options(selectinload(Event.group))
@@ -127,6 +128,8 @@ def events_query(user, *, past: bool = False, kind: EventKind | None = None, min
         query = query.where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
     if kind is not None:
         query = query.where(Event.kind == kind)
+    if group_id is not None:
+        query = query.where(Event.group_id == group_id)
     if mine:
         query = query.where(
             Event.id.in_(
@@ -218,7 +221,61 @@ def register(actor, event: Event, user=None, now: datetime | None = None) -> Reg
         registration.status = RegistrationStatus.WAITLISTED
         registration.waitlisted_at = now
     db.session.flush()
+    if registration.registered_by_id is not None and user.active:
+        mail.queue(
+            user.email,
+            "agenda_registered_by",
+            language=user.language,
+            recipient=user,
+            coordinator=actor,
+            event=event,
+            waitlisted=registration.status == RegistrationStatus.WAITLISTED,
+            when=format_time(event.starts_at, user.timezone, locale=user.language or "fr"),
+            timezone=user.timezone,
+            link=mail.external_url("agenda.detail", event_id=event.id),
+        )
     return registration
+
+
+def members_to_register(coordinator, event: Event) -> list[User]:
+    """Active accounts of the coordinator's territory not registered nor waiting yet."""
+    taken = select(Registration.user_id).where(
+        Registration.event_id == event.id, Registration.status != RegistrationStatus.CANCELLED
+    )
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.territory_id == coordinator.territory_id, User.active.is_(True), User.id != coordinator.id, User.id.not_in(taken))
+            .order_by(func.lower(User.name), User.id)
+        )
+    )
+
+
+def territory_registrations(coordinator, event: Event) -> list[Registration]:
+    """The registrations of the coordinator's territory (the coordinator excepted)."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.territory_id == coordinator.territory_id,
+                Registration.user_id != coordinator.id,
+                Registration.status != RegistrationStatus.CANCELLED,
+            )
+            .options(selectinload(Registration.user))
+            .order_by(Registration.id)
+        )
+    )
+
+
+def group_events(group_id: int, limit: int = 5, now: datetime | None = None) -> list[Event]:
+    """The next events of a working group, for its page."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Event).where(Event.group_id == group_id, Event.ends_at > now).order_by(Event.starts_at, Event.id).limit(limit)
+        )
+    )
 
 
 def cancel_registration(actor, registration: Registration, now: datetime | None = None) -> list[Registration]:

@@ -13,16 +13,20 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from extranet.agenda import services
-from extranet.agenda.forms import EmptyForm, EventForm
+from extranet.agenda.forms import EmptyForm, EventForm, MemberForm
 from extranet.agenda.models import Event, EventKind, Registration, RegistrationStatus
+from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.groups.models import Group
 from extranet.groups.services import all_axes
-from extranet.http import page_arg
+from extranet.http import int_arg, page_arg
 from extranet.permissions import (
     can_cancel_registration,
     can_create_event,
+    can_create_event_for,
+    can_register_member,
+    can_register_members,
     can_edit_event,
     can_register_for_event,
     can_see_joining_details,
@@ -69,7 +73,8 @@ def index():
     kind = request.args.get("kind")
     kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
     mine = request.args.get("mine") == "1"
-    query = services.events_query(user, past=past, kind=kind, mine=mine)
+    group = db.session.get(Group, int_arg("group")) if int_arg("group") else None
+    query = services.events_query(user, past=past, kind=kind, mine=mine, group_id=group.id if group else None)
     page = db.paginate(query, page=page_arg(), per_page=services.EVENTS_PER_PAGE, error_out=False)
     return render_template(
         "agenda/index.html",
@@ -77,6 +82,7 @@ def index():
         past=past,
         kind=kind,
         mine=mine,
+        group=group,
         kinds=list(EventKind),
         mine_by_event=services.registrations_of(user, [e.id for e in page.items]),
         can_create=can_create_event(user),
@@ -102,7 +108,19 @@ def detail(event_id):
         show_joining=can_see_joining_details(user, event, registration),
         can_cancel=registration is not None and can_cancel_registration(user, registration, now),
         form=EmptyForm(),
+        **_territory_context(user, event, now),
     )
+
+
+def _territory_context(user, event: Event, now, member_form: MemberForm | None = None) -> dict:
+    """What a coordinator sees: the form to register members of their territory, and those registered."""
+    if not can_register_members(user, event, now):
+        return {"member_form": None, "territory_registrations": []}
+    form = member_form or MemberForm()
+    form.member.choices = [SelectChoice("", _("Choose a person"))] + [
+        SelectChoice(m.id, m.name + (f" — {m.organisation}" if m.organisation else "")) for m in services.members_to_register(user, event)
+    ]
+    return {"member_form": form, "territory_registrations": services.territory_registrations(user, event)}
 
 
 @bp.post("/<int:event_id>/register")
@@ -142,6 +160,69 @@ def cancel_registration(event_id):
     db.session.commit()
     flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+@bp.post("/<int:event_id>/register-member")
+def register_member(event_id):
+    """A coordinator registers a member of their territory."""
+    event = _event(event_id)
+    user = _actor()
+    now = utcnow()
+    require(can_register_members(user, event, now))
+    form = MemberForm()
+    context = _territory_context(user, event, now, form)
+    if form.validate_on_submit():
+        member = db.session.get(User, form.member.data)
+        require(can_register_member(user, event, member, now))
+        try:
+            registration = services.register(user, event, member)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return redirect(url_for("agenda.detail", event_id=event.id))
+        db.session.commit()
+        if registration.status == RegistrationStatus.REGISTERED:
+            flash(_("%(name)s is registered.", name=member.name), "success")
+        else:
+            flash(_("The event is full: %(name)s is on the waiting list.", name=member.name), "info")
+        return redirect(url_for("agenda.detail", event_id=event.id))
+    registration = services.registration_of(user, event)
+    return render_template(
+        "agenda/detail.html",
+        event=event,
+        registration=registration if registration is not None and registration.is_active else None,
+        counts=services.seat_counts(event),
+        now=now,
+        registration_open=can_register_for_event(user, event, now),
+        show_joining=can_see_joining_details(user, event, registration),
+        can_cancel=registration is not None and can_cancel_registration(user, registration, now),
+        form=EmptyForm(),
+        **context,
+    ), 400
+
+
+@bp.post("/registrations/<int:registration_id>/cancel")
+def cancel_member_registration(registration_id):
+    """A coordinator (or an organiser) cancels someone else's registration."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        abort(404)
+    event = _event(registration.event_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    require(can_cancel_registration(_actor(), registration, utcnow()))
+    name = registration.user.name
+    services.cancel_registration(_actor(), registration)
+    db.session.commit()
+    flash(_("The registration of %(name)s is cancelled.", name=name), "success")
+    return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+@bp.app_template_global()
+def group_events(group_id: int) -> list[Event]:
+    """The next events of a working group, for the group page."""
+    return services.group_events(group_id)
 
 
 # --- Creating and editing ------------------------------------------------------------------------
@@ -202,8 +283,8 @@ def _save(form: EventForm, event: Event | None):
             getattr(form, field).errors.append(message)
         group = db.session.get(Group, form.group.data) if form.group.data else None
         if not errors:
-            if group is not None and not (event is not None and group.id == event.group_id):
-                require(can_create_event(user, group))
+            if event is None or (group.id if group else None) != event.group_id:
+                require(can_create_event_for(user, group))
             try:
                 if event is None:
                     event = services.create_event(user, axis_ids=form.axes.data or [], group=group, **values)
