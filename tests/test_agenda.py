@@ -444,3 +444,15 @@ def test_the_group_page_lists_its_events(client, as_, make_group, make_event):
     # Their form offers their group only, selected.
     form = client.get(f"/agenda/new?group={group.id}").get_data(as_text=True)
     assert f'<option selected value="{group.id}">' in form or f'value="{group.id}" selected' in form
+
+
+def test_french_pages_show_french_dates(client, logged_in, make_event):
+    event = make_event("Amicall d'hiver", starts_at=datetime(2027, 3, 25, 10, 0), capacity=3)
+    logged_in("coordinator", territory="centre-littoral-guyane", timezone="America/Cayenne")
+    html = text_of(client.get(f"/agenda/{event.id}"))
+    # Cayenne is UTC−3, Paris UTC+1 in March before the change.
+    assert "jeudi 25 mars 2027, 07:00 (votre heure) — 11:00 à Paris" in html
+    assert "0 places prises sur 3" in html
+    assert "S'inscrire" in html
+    listing = text_of(client.get("/agenda/"))
+    assert "Événements à venir" in listing and "jeudi 25 mars 2027, 07:00 (votre heure) — 11:00 à Paris" in listing
