@@ -54,6 +54,7 @@ from extranet.permissions import (
     can_request_to_join_group,
     can_view_group,
     can_view_message_history,
+    is_group_member,
     require,
 )
 from extranet.search.views import Pages
@@ -391,7 +392,7 @@ def refuse_request(slug, request_id):
 @bp.post("/<slug>/notifications")
 def notifications(slug):
     group = _group(slug)
-    require(services.membership(current_user, group) is not None)
+    require(is_group_member(current_user, group))
     form = NotificationForm()
     if not form.validate_on_submit():
         abort(400)
@@ -412,7 +413,7 @@ def mention_candidates(slug):
 @bp.post("/<slug>/read-all")
 def read_all(slug):
     group = _readable_group(slug)
-    require(services.membership(current_user, group) is not None)
+    require(is_group_member(current_user, group))
     services.mark_group_read(_actor(), group)
     db.session.commit()
     flash(_("Every thread of the group is marked as read."), "success")
@@ -656,7 +657,7 @@ def unlock(thread_id):
 @bp.post("/threads/<int:thread_id>/follow")
 def follow(thread_id):
     thread = _thread(thread_id)
-    require(services.membership(current_user, thread.group) is not None)
+    require(is_group_member(current_user, thread.group))
     services.set_subscription(_actor(), thread, True)
     db.session.commit()
     flash(_("You follow this thread: its new messages concern you."), "success")
@@ -666,7 +667,7 @@ def follow(thread_id):
 @bp.post("/threads/<int:thread_id>/unfollow")
 def unfollow(thread_id):
     thread = _thread(thread_id)
-    require(services.membership(current_user, thread.group) is not None)
+    require(is_group_member(current_user, thread.group))
     services.set_subscription(_actor(), thread, False)
     db.session.commit()
     flash(_("You no longer follow this thread."), "success")
