@@ -97,6 +97,10 @@ def detail(event_id):
     event = _event(event_id)
     user = _actor()
     now = utcnow()
+    return _detail_page(user, event, now, _territory_context(user, event, now))
+
+
+def _detail_page(user, event: Event, now, territory_context: dict) -> str:
     registration = services.registration_of(user, event)
     return render_template(
         "agenda/detail.html",
@@ -108,7 +112,7 @@ def detail(event_id):
         show_joining=can_see_joining_details(user, event, registration),
         can_cancel=registration is not None and can_cancel_registration(user, registration, now),
         form=EmptyForm(),
-        **_territory_context(user, event, now),
+        **territory_context,
     )
 
 
@@ -186,19 +190,7 @@ def register_member(event_id):
         else:
             flash(_("The event is full: %(name)s is on the waiting list.", name=member.name), "info")
         return redirect(url_for("agenda.detail", event_id=event.id))
-    registration = services.registration_of(user, event)
-    return render_template(
-        "agenda/detail.html",
-        event=event,
-        registration=registration if registration is not None and registration.is_active else None,
-        counts=services.seat_counts(event),
-        now=now,
-        registration_open=can_register_for_event(user, event, now),
-        show_joining=can_see_joining_details(user, event, registration),
-        can_cancel=registration is not None and can_cancel_registration(user, registration, now),
-        form=EmptyForm(),
-        **context,
-    ), 400
+    return _detail_page(user, event, now, context), 400
 
 
 @bp.post("/registrations/<int:registration_id>/cancel")
