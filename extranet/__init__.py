@@ -23,6 +23,8 @@ PUBLIC_ENDPOINTS = {
     # The links of the emails about discussions: signed, they stand for the person.
     "groups.unsubscribe",
     "groups.unsubscribe_one_click",
+    # The calendar subscription: its secret link stands for the person.
+    "agenda.feed",
 }
 
 CONTENT_SECURITY_POLICY = "; ".join(

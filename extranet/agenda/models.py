@@ -155,3 +155,15 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status != RegistrationStatus.CANCELLED
+
+
+class CalendarFeed(db.Model):
+    """A person's calendar subscription: the secret link's SHA-256 only (see
+    :mod:`extranet.tokens`), so a leaked database dump opens no feed. One per
+    person; regenerating replaces the hash, which revokes the old link."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped["User"] = relationship()  # noqa: F821

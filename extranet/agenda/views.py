@@ -6,13 +6,14 @@ redirect. Times are typed and shown in the reader's time zone (their
 profile), with Paris time beside when it differs.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from extranet.agenda import services
+from extranet.agenda import calendars, services
 from extranet.agenda.forms import EmptyForm, EventForm, MemberForm
 from extranet.agenda.models import Event, EventKind, Registration, RegistrationStatus
 from extranet.auth.models import User
@@ -86,7 +87,72 @@ def index():
         kinds=list(EventKind),
         mine_by_event=services.registrations_of(user, [e.id for e in page.items]),
         can_create=can_create_event(user),
+        feed=calendars.feed_of(user),
+        # Shown once, right after it was made: only its hash is kept.
+        feed_url=_feed_url(session.pop(FEED_TOKEN_KEY, None)),
+        feed_form=EmptyForm(),
     )
+
+
+# --- Calendars (iCalendar) --------------------------------------------------------------------
+
+FEED_TOKEN_KEY = "agenda_feed_token"
+
+
+def _ics_response(body: bytes, filename: str) -> Response:
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _feed_url(token: str | None) -> str | None:
+    return url_for("agenda.feed", token=token, _external=True) if token else None
+
+
+@bp.route("/<int:event_id>.ics")
+def event_ics(event_id):
+    event = _event(event_id)
+    user = _actor()
+    body = calendars.event_ics(user, event, services.registration_of(user, event), url_for("agenda.detail", event_id=event.id, _external=True))
+    return _ics_response(body, f"evenement-{event.id}.ics")
+
+
+@bp.route("/feed/<token>.ics")
+def feed(token):
+    """The subscription feed: public, the secret link stands for the person; any unknown or revoked link is a plain 404."""
+    user = calendars.user_for_feed_token(token)
+    if user is None:
+        abort(404)
+    with force_locale(user.language or "fr"):
+        name = _("Extranet Logement d'abord — my agenda")
+    body = calendars.feed_ics(
+        user, calendars.feed_events(user), lambda e: url_for("agenda.detail", event_id=e.id, _external=True), name
+    )
+    return _ics_response(body, "agenda.ics")
+
+
+@bp.post("/feed/new")
+def new_feed():
+    """Create or regenerate the secret link; the previous one stops working."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    had_feed = calendars.feed_of(_actor()) is not None
+    token = calendars.new_feed_token(_actor())
+    db.session.commit()
+    session[FEED_TOKEN_KEY] = token
+    flash(_("A new subscription link is made: the previous one no longer works.") if had_feed else _("Your subscription link is made."), "success")
+    return redirect(url_for("agenda.index") + "#calendar-feed")
+
+
+@bp.post("/feed/revoke")
+def revoke_feed():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    calendars.revoke_feed(_actor())
+    db.session.commit()
+    flash(_("Your subscription link is revoked: calendars that used it no longer receive the agenda."), "success")
+    return redirect(url_for("agenda.index") + "#calendar-feed")
 
 
 # --- An event ----------------------------------------------------------------------------------
