@@ -1,12 +1,13 @@
 """Helpers shared by the tests: HTML inspection, database access between requests, login."""
 
 import re
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from extranet.audit import AuditEvent
 from extranet.auth.models import User
@@ -180,3 +181,24 @@ def age_events(app, minutes):
         for event in session.scalars(select(AuditEvent)):
             event.created_at = event.created_at - timedelta(minutes=minutes)
         session.commit()
+
+
+def queries_for(app, client, url) -> int:
+    """How many SQL statements the page at ``url`` runs (it must answer 200).
+    Only this thread's: the search index's merge thread may read rows meanwhile."""
+    with app.app_context():
+        engine = db.engine
+    me, count = threading.get_ident(), 0
+
+    def counter(*args, **kwargs):
+        nonlocal count
+        if threading.get_ident() == me:
+            count += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    assert response.status_code == 200, url
+    return count

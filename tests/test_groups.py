@@ -22,7 +22,7 @@ from extranet.groups.models import Group, GroupMembership, JoinRequest, JoinRequ
 
 from . import files as make
 from .group_helpers import bulk_replies, bulk_threads, message_ids, search_keys, text_of
-from .helpers import errors_beside
+from .helpers import errors_beside, queries_for
 
 # The make_group, add_member and make_thread fixtures.
 pytest_plugins = ["tests.group_fixtures"]
@@ -755,31 +755,6 @@ def test_pages_of_a_group_are_paginated(app, client, as_, person, make_group):
 
 
 # --- Bounded SQL --------------------------------------------------------------------------------
-
-
-class QueryCounter:
-    def __init__(self, engine):
-        self.engine = engine
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self)
-
-
-def queries_for(app, client, url) -> int:
-    with app.app_context():
-        engine = db.engine
-    with QueryCounter(engine) as counter:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return counter.count
 
 
 def test_group_and_thread_pages_run_a_bounded_number_of_queries(app, client, as_, person, make_group, make_thread):

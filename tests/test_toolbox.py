@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from extranet import permissions, storage
 from extranet.auth.models import User
@@ -29,6 +29,7 @@ from extranet.toolbox.models import Document, DocumentType, DocumentVersion, Vis
 
 from . import files as make
 from .conftest import csrf_token_from
+from .helpers import queries_for
 
 # --- Helpers --------------------------------------------------------------------
 
@@ -874,31 +875,6 @@ def test_related_documents_share_an_axis_and_are_visible(app, client, as_, perso
 
 
 # --- Bounded SQL ---------------------------------------------------------------------------------------
-
-
-class QueryCounter:
-    def __init__(self, engine):
-        self.engine = engine
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self)
-
-
-def queries_for(app, client, url) -> int:
-    with app.app_context():
-        engine = db.engine
-    with QueryCounter(engine) as counter:
-        response = client.get(url)
-    assert response.status_code == 200
-    return counter.count
 
 
 def test_pages_run_a_bounded_number_of_queries(app, client, as_, person):
