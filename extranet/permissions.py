@@ -367,7 +367,9 @@ def can_edit_event(user, event) -> bool:
 
 
 def can_view_event(user, event) -> bool:
-    return _active(user)
+    """An event of a closed working group is private like its discussions."""
+    group = getattr(event, "group", None)
+    return _active(user) and (group is None or can_read_group(user, group))
 
 
 def can_see_joining_details(user, event, registration=None) -> bool:

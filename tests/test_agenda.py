@@ -11,36 +11,12 @@ from extranet.agenda import services
 from extranet.agenda.models import Event, EventKind, Registration
 from extranet.auth.models import User
 from extranet.extensions import db
-from extranet.groups.models import Group
 from extranet.timeutil import utcnow
 
 from .group_helpers import text_of
 from .helpers import errors_beside
 
-pytest_plugins = ["tests.group_fixtures"]
-
-
-@pytest.fixture
-def make_event(app, make_user):
-    """make_event(title=..., starts_in=timedelta(days=7), **fields) -> Event (detached), created by the national team."""
-    creator = []
-
-    def factory(title="Amicall sur l'accompagnement", *, starts_in=timedelta(days=7), hours=2, group=None, **fields):
-        if not creator:
-            creator.append(make_user("admin", name="Organisatrice nationale"))
-        starts_at = fields.pop("starts_at", None) or (utcnow() + starts_in).replace(microsecond=0)
-        fields.setdefault("kind", EventKind.AMICALL)
-        with app.app_context(), app.test_request_context():
-            actor = db.session.get(User, creator[0].id)
-            group_obj = db.session.get(Group, group.id) if group else None
-            event = services.create_event(actor, group=group_obj, title=title, starts_at=starts_at,
-                                          ends_at=fields.pop("ends_at", None) or starts_at + timedelta(hours=hours), **fields)
-            db.session.commit()
-            db.session.refresh(event)
-            db.session.expunge(event)
-            return event
-
-    return factory
+pytest_plugins = ["tests.group_fixtures", "tests.agenda_fixtures"]
 
 
 def statuses(app, event_id) -> dict[str, int]:
@@ -456,3 +432,24 @@ def test_french_pages_show_french_dates(client, logged_in, make_event):
     assert "S'inscrire" in html
     listing = text_of(client.get("/agenda/"))
     assert "Événements à venir" in listing and "jeudi 25 mars 2027, 07:00 (votre heure) — 11:00 à Paris" in listing
+
+
+def test_a_closed_groups_events_are_private_like_its_discussions(client, app, as_, make_user, login, make_group, make_event):
+    member = make_user("member")
+    closed = make_group("Groupe fermé", is_open=False, members=[member])
+    opened = make_group("Groupe ouvert")
+    private = make_event("Réunion confidentielle du groupe", group=closed, kind=EventKind.GROUP_MEETING)
+    public = make_event("Réunion ouverte du groupe", group=opened, kind=EventKind.GROUP_MEETING)
+    outsider = as_("member")
+    assert client.get(f"/agenda/{private.id}").status_code == 403
+    assert client.get(f"/agenda/{private.id}.ics").status_code == 403
+    listing = text_of(client.get("/agenda/"))
+    assert "Réunion ouverte du groupe" in listing and "confidentielle" not in listing
+    assert "confidentielle" not in text_of(client.get(f"/groups/{closed.slug}"))
+    assert outsider.id != member.id
+    inside = app.test_client()
+    login(member, client=inside)
+    assert inside.get(f"/agenda/{private.id}").status_code == 200
+    assert "Réunion confidentielle du groupe" in text_of(inside.get("/agenda/"))
+    assert "Réunion confidentielle du groupe" in text_of(inside.get(f"/groups/{closed.slug}"))
+    assert public.id != private.id

@@ -5,19 +5,17 @@ import re
 from datetime import UTC, timedelta
 
 import icalendar
-import pytest
 
 from extranet.agenda import services
 from extranet.agenda.models import CalendarFeed, Event, EventKind, EventStatus
 from extranet.auth.models import User
 from extranet.extensions import db
-from extranet.groups.models import Group
 from extranet.timeutil import utcnow
 
 from .conftest import csrf_token_from
-from .test_agenda import make_event, register_directly  # noqa: F401  (fixture)
+from .test_agenda import register_directly
 
-pytest_plugins = ["tests.group_fixtures"]
+pytest_plugins = ["tests.group_fixtures", "tests.agenda_fixtures"]
 
 
 def vevents(response):

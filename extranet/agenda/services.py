@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from extranet import mail
@@ -20,7 +20,8 @@ from extranet.agenda.models import Event, EventKind, EventStatus, Registration, 
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_create_event_for, can_edit_event, is_registration_open
+from extranet.groups.models import Group
+from extranet.permissions import can_create_event_for, can_edit_event, is_national, is_registration_open
 from extranet.plan.models import Axis
 from extranet.timeutil import utcnow
 
@@ -117,11 +118,19 @@ def update_event(actor, event: Event, *, axis_ids=(), group=None, **values) -> E
     return event
 
 
+def _visible_to(user):
+    """The SQL twin of permissions.can_view_event: no group, an open group, or one of the user's."""
+    if is_national(user):
+        return true()
+    open_groups = select(Group.id).where(Group.is_open.is_(True))
+    return or_(Event.group_id.is_(None), Event.group_id.in_(open_groups), Event.group_id.in_(list(getattr(user, "group_ids", ()) or ())))
+
+
 def events_query(user, *, past: bool = False, kind: EventKind | None = None, mine: bool = False, group_id: int | None = None,
                  now: datetime | None = None):
     """Upcoming events soonest first, or past ones latest first."""
     now = now or utcnow()
-    query = select(Event).options(selectinload(Event.group))
+    query = select(Event).options(selectinload(Event.group)).where(_visible_to(user))
     if past:
         query = query.where(Event.ends_at <= now).order_by(Event.starts_at.desc(), Event.id.desc())
     else:
