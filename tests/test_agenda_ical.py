@@ -47,7 +47,7 @@ def cancel(app, event):
 
 
 def make_feed(client, login, user) -> str:
-    login(user)
+    login(user, client=client)
     page = client.get("/agenda/")
     assert "calendar-feed" in page.get_data(as_text=True)
     response = client.post("/agenda/feed/new", data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
@@ -179,16 +179,12 @@ def test_feed_changes_need_post_with_csrf(app, client, as_):
     assert client.post("/agenda/feed/revoke", data={}).status_code == 400
 
 
-def test_feed_applies_visibility(app, client, make_user, login, make_event, monkeypatch):
-    """Every active account may see every event today (permissions.can_view_event);
-    the feed asks that same predicate, so an event it refuses is left out."""
-    from extranet import permissions
-    from extranet.agenda import calendars
-
-    secret = make_event("Amicall du groupe fermé")
+def test_feed_leaves_out_a_closed_groups_events_for_outsiders(app, client, make_user, login, make_event, make_group):
+    member = make_user("member")
+    closed = make_group("Groupe fermé", is_open=False, members=[member])
+    make_event("Amicall du groupe fermé", group=closed)
     make_event("Amicall pour tous")
-    user = make_user("member")
-    url = make_feed(client, login, user)
-    original = permissions.can_view_event
-    monkeypatch.setattr(calendars, "can_view_event", lambda u, e: original(u, e) and e.id != secret.id)
-    assert set(vevents(client.get(url))) == {"Amicall pour tous"}
+    outsider = make_user("member")
+    assert set(vevents(client.get(make_feed(client, login, outsider)))) == {"Amicall pour tous"}
+    other = app.test_client()
+    assert set(vevents(other.get(make_feed(other, login, member)))) == {"Amicall pour tous", "Amicall du groupe fermé"}
