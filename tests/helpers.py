@@ -202,3 +202,14 @@ def queries_for(app, client, url) -> int:
         event.remove(engine, "before_cursor_execute", counter)
     assert response.status_code == 200, url
     return count
+
+
+def browser_login(page, live_server, user) -> None:
+    """Log ``user`` in through the login form of the French interface, in the browser."""
+    from .conftest import PASSWORD
+
+    page.goto(live_server.url + "/auth/login")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.wait_for_url(live_server.url + "/")

@@ -25,6 +25,7 @@ from extranet.roles import OrganisationType, Role
 from extranet.territories.models import Territory
 
 from .conftest import PASSWORD, csrf_token_from, free_port, wait_for
+from .helpers import browser_login
 
 EMAIL_IN_USE = "This address already has an account or a pending invitation."
 
@@ -1014,11 +1015,7 @@ def test_new_predicates():
 def test_deactivation_through_the_confirmation_dialog(live_server, page, person, app):
     admin = person("admin")
     member = person("member", territory="lyon", name="Sophie Bernard")
-    page.goto(live_server.url + "/auth/login")
-    page.fill("#email", admin.email)
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(live_server.url + "/")
+    browser_login(page, live_server, admin)
 
     page.goto(f"{live_server.url}/admin/users/{member.id}")
     dialog = page.locator("#confirm-deactivate")

@@ -3,6 +3,7 @@
 import pytest
 
 from .conftest import PASSWORD
+from .helpers import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -43,11 +44,7 @@ def test_upload_a_pdf_find_it_by_a_word_inside_and_download_it(live_server, page
     from . import files as make
 
     user = make_user("coordinator", territory="centre-littoral-guyane")
-    page.goto(live_server.url + "/auth/login")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_label("Mot de passe").press("Enter")
-    page.wait_for_url(live_server.url + "/")
+    browser_login(page, live_server, user)
 
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Boîte à outils").click()
     page.get_by_role("link", name="Partager un document").first.click()

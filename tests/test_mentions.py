@@ -16,9 +16,8 @@ from extranet.extensions import db
 from extranet.groups.models import GroupMembership, Message, NotificationPreference, ThreadSubscription
 from extranet.markdown import mention
 
-from .conftest import PASSWORD
 from .group_helpers import text_of
-from .helpers import parse
+from .helpers import browser_login, parse
 
 # The make_group, add_member and make_thread fixtures.
 pytest_plugins = ["tests.group_fixtures"]
@@ -267,11 +266,7 @@ def test_mention_someone_with_the_keyboard_and_they_see_the_thread_unread(live_s
     thread_id = make_thread(group, b, title="Les CCAPEX en 2024", body="Qui a un bilan ?")
 
     def log_in(user):
-        page.goto(live_server.url + "/auth/login")
-        page.get_by_label("Adresse électronique").fill(user.email)
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_label("Mot de passe").press("Enter")
-        page.wait_for_url(live_server.url + "/")
+        browser_login(page, live_server, user)
 
     log_in(a)
     page.goto(f"{live_server.url}/groups/{group.slug}")

@@ -15,7 +15,7 @@ from extranet.search.engine import get_engine
 from extranet.search.entries import SearchEntry, register, register_kind
 from extranet.territories.models import Territory, TerritoryKind
 
-from .helpers import database, french, h1, parse
+from .helpers import browser_login, database, french, h1, parse
 
 
 def territory_entry(territory):
@@ -343,15 +343,10 @@ def test_odd_requests_never_fail(client, logged_in, query_string):
 
 @pytest.mark.browser
 def test_search_from_the_header_in_a_browser(app, live_server, page, make_user, kinds):
-    from .conftest import PASSWORD
 
     add(app, note("b1", "Guide de la colocation", "Une colocation <script>window.pwned = 1</script> solidaire.", type="guide", year=2024))
     user = make_user("member")
-    page.goto(live_server.url + "/auth/login")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_label("Mot de passe").press("Enter")
-    page.wait_for_url(live_server.url + "/")
+    browser_login(page, live_server, user)
 
     field = page.locator("#header-search-input")
     assert field.is_visible()

@@ -21,7 +21,7 @@ from extranet.groups.models import Message, MessageAttachment, MessageRevision, 
 
 from . import files as make
 from .group_helpers import anchors, bulk_replies, message_ids, search_keys, text_of
-from .helpers import errors_beside, french, parse
+from .helpers import browser_login, errors_beside, french, parse
 from .test_markdown import assert_safe
 
 # The make_group, add_member and make_thread fixtures.
@@ -823,15 +823,10 @@ def test_posting_sends_the_message_posted_signal(app, client, as_, make_group):
 
 @pytest.mark.browser
 def test_open_a_thread_and_reply_in_a_browser(live_server, page, person, app, make_group):
-    from .conftest import PASSWORD
 
     user = person("member", territory="lyon")
     group = make_group("Prévention des expulsions", members=[user])
-    page.goto(live_server.url + "/auth/login")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_label("Mot de passe").press("Enter")
-    page.wait_for_url(live_server.url + "/")
+    browser_login(page, live_server, user)
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Working groups").click()
     page.get_by_role("link", name="Prévention des expulsions").click()
     page.get_by_role("link", name="Start a thread").click()

@@ -29,7 +29,7 @@ from extranet.toolbox.models import Document, DocumentType, DocumentVersion, Vis
 
 from . import files as make
 from .conftest import csrf_token_from
-from .helpers import queries_for
+from .helpers import browser_login, queries_for
 
 # --- Helpers --------------------------------------------------------------------
 
@@ -972,14 +972,9 @@ def test_clean_files_removes_only_old_unreferenced_files(app, client, as_, runne
 
 @pytest.mark.browser
 def test_share_read_and_delete_in_a_browser(live_server, page, person, app):
-    from .conftest import PASSWORD
 
     user = person("member", territory="lyon")
-    page.goto(live_server.url + "/auth/login")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_label("Mot de passe").press("Enter")
-    page.wait_for_url(live_server.url + "/")
+    browser_login(page, live_server, user)
 
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Toolbox").click()
     page.get_by_role("link", name="Share a document").first.click()
