@@ -65,6 +65,7 @@ def load() -> None:
         create_user(password=PASSWORD, territory_id=slugs.get(territory) if territory else None, **fields)
     _load_documents(slugs)
     _load_groups(slugs)
+    _load_events()
 
 
 def _load_documents(slugs: dict) -> None:
@@ -221,6 +222,88 @@ def _load_groups(slugs: dict) -> None:
             # Shared with the group only (the toolbox form does not offer it yet).
             document.visibility = Visibility.GROUP
             document.group_id = group.id
+        db.session.flush()
+
+
+# The agenda: Amicalls to come and past (with a recording), a club des
+# territoires with workshops and questions, a closed group's meeting.
+# Times are Paris wall-clock times, days counted from today.
+EVENTS = [
+    dict(kind="amicall", title="Amicall — Prévenir les expulsions locatives : le rôle des CCAPEX", days=5, at=(14, 0), hours=1.5,
+         axes=(12,), capacity=80,
+         description="Tour de table des territoires sur la **prévention des expulsions** : repérage dès le premier "
+                     "impayé, articulation avec la CAF et les bailleurs, place des CCAPEX.",
+         speakers="Dihal, pôle prévention des expulsions", joining="Visioconférence : https://webconf.numerique.gouv.fr/amicall-ccapex\n\nPar téléphone : 01 86 26 00 00, code 4721 05",
+         registered=("coordination.lyon@demo.logement-dabord.fr", "coordination.reunion@demo.logement-dabord.fr")),
+    dict(kind="amicall", title="Amicall — Accompagnement pluridisciplinaire : retours d'expérience", days=-20, at=(10, 0), hours=1.5,
+         axes=(9,), recording="https://video.logement-dabord.example/amicall-accompagnement",
+         description="Deux territoires présentent leur plateforme d'accompagnement vers et dans le logement.",
+         speakers="Métropole de Lyon ; Département de La Réunion", joining="Visioconférence : https://webconf.numerique.gouv.fr/amicall-accompagnement",
+         registered=("coordination.lyon@demo.logement-dabord.fr", "bailleur.lyon@demo.logement-dabord.fr")),
+    dict(kind="club", title="Club des territoires du Logement d'abord", days=40, at=(9, 30), hours=31,
+         axes=(1, 9, 12, 15), capacity=120, seats_per_territory=3, deadline_days=30, max_sessions=2,
+         description="Deux journées de rencontre du réseau : plénière d'ouverture, ateliers thématiques, "
+                     "visites de terrain le second jour.",
+         place="Ministère de la Transition écologique, 246 boulevard Saint-Germain, 75007 Paris",
+         sessions=(("Atelier 1 — Mobiliser le parc privé", 30), ("Atelier 2 — Observation sociale et indicateurs", 30),
+                   ("Atelier 3 — Participation des personnes concernées", 25)),
+         questions=(("attendance", "Mode de participation", True, ""),
+                    ("text", "Régime alimentaire", False, ""),
+                    ("text", "Besoins d'accessibilité", False, "")),
+         registered=("coordination.lyon@demo.logement-dabord.fr",)),
+    dict(kind="group_meeting", title="Réunion du groupe « Observation sociale et données »", days=10, at=(10, 0), hours=2,
+         axes=(15,), group="Observation sociale et données",
+         joining="Visioconférence : https://webconf.numerique.gouv.fr/observation-sociale",
+         registered=("coordination.reunion@demo.logement-dabord.fr",)),
+    dict(kind="webinar", title="Webinaire — Le Logement d'abord pour les jeunes sortants de l'ASE", days=60, at=(11, 0), hours=1,
+         axes=(4,), description="Présentation des dispositifs d'accès au logement des jeunes sortant de l'aide sociale à l'enfance."),
+]
+
+
+def _load_events() -> None:
+    from datetime import datetime, timedelta
+
+    from extranet.agenda import services as agenda
+    from extranet.agenda.models import (
+        Event, EventKind, EventSession, QuestionKind, Registration, RegistrationQuestion, RegistrationStatus,
+    )
+    from extranet.groups.models import Group
+    from extranet.plan.models import Axis
+    from extranet.timeutil import utcnow
+
+    if db.session.scalar(select(Event.id).limit(1)) is not None:
+        return
+    axes = {a.number: a.id for a in db.session.scalars(select(Axis))}
+    creator = find_user_by_email("animation@demo.logement-dabord.fr")
+    today = agenda.to_local(utcnow(), agenda.PARIS).date()
+    for spec in EVENTS:
+        day = today + timedelta(days=spec["days"])
+        starts = agenda.to_utc(datetime(day.year, day.month, day.day, *spec["at"]), agenda.PARIS)
+        group = db.session.scalar(select(Group).filter_by(name=spec["group"])) if "group" in spec else None
+        deadline = starts - timedelta(days=spec["days"] - spec["deadline_days"]) if "deadline_days" in spec else None
+        event = agenda.create_event(
+            find_user_by_email("admin@demo.logement-dabord.fr") if group is None else creator,
+            axis_ids=[axes[n] for n in spec["axes"]], group=group,
+            kind=EventKind(spec["kind"]), title=spec["title"], description=spec.get("description", ""),
+            starts_at=starts, ends_at=starts + timedelta(hours=spec["hours"]), speakers=spec.get("speakers", ""),
+            place=spec.get("place", ""), joining_details=spec.get("joining", ""), capacity=spec.get("capacity"),
+            seats_per_territory=spec.get("seats_per_territory"), registration_opens_at=None, registration_deadline=deadline,
+        )
+        event.max_sessions_per_person = spec.get("max_sessions")
+        event.recording_url = spec.get("recording", "")
+        for position, (title, capacity) in enumerate(spec.get("sessions", ()), start=1):
+            db.session.add(EventSession(event=event, title=title, capacity=capacity, position=position))
+        for position, (kind, label, required, options) in enumerate(spec.get("questions", ()), start=1):
+            db.session.add(RegistrationQuestion(event=event, kind=QuestionKind(kind), label=label, required=required,
+                                                options=options, position=position))
+        db.session.flush()
+        for email in spec.get("registered", ()):
+            user = find_user_by_email(email)
+            if spec["days"] > 0:
+                agenda.register(user, event)
+            else:  # registrations of a past event, as they were
+                db.session.add(Registration(event_id=event.id, user_id=user.id, territory_id=user.territory_id,
+                                            status=RegistrationStatus.REGISTERED, created_at=starts - timedelta(days=7)))
         db.session.flush()
 
 
