@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from extranet import markdown, tokens
 from extranet.agenda.models import CalendarFeed, Event, EventKind, Registration, RegistrationStatus
@@ -89,6 +90,8 @@ def feed_events(user, now: datetime | None = None) -> list[tuple[Event, Registra
     )
     events = db.session.scalars(
         select(Event)
+        # can_view_event reads each event's group: one query for all, not one per group.
+        .options(selectinload(Event.group))
         .where(Event.ends_at > now - FEED_PAST, or_(Event.kind == EventKind.AMICALL, Event.id.in_(mine)))
         .order_by(Event.starts_at, Event.id)
     ).all()
