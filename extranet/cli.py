@@ -86,13 +86,25 @@ def send_digests():
     click.echo(f"Digests: {report}." if report else "Digests: nobody is due today.")
 
 
+@extranet_cli.command("send-reminders")
+def send_reminders():
+    """Queue the agenda reminders due now (send-mail sends them); running it again sends nothing twice."""
+    from flask import current_app
+
+    from extranet.agenda.reminders import queue_due_reminders
+
+    report = queue_due_reminders(current_app._get_current_object())
+    click.echo(f"Reminders: {report}." if report else "Reminders: none due now.")
+
+
 @extranet_cli.command("send-mail")
 @click.option("--once", is_flag=True, help="Send every mail due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between two looks at the outbox.")
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Mails claimed and sent over one SMTP connection.")
 def send_mail(once, interval, batch):
     """Send the mails of the outbox; without --once, keep watching it until Ctrl-C or SIGTERM,
-    and queue the working groups' daily digests once a day from EXTRANET_DIGEST_HOUR."""
+    queue the agenda reminders as they fall due, and the working groups' daily digests once
+    a day from EXTRANET_DIGEST_HOUR."""
     import logging
     import signal
     import threading
@@ -101,6 +113,7 @@ def send_mail(once, interval, batch):
     from flask import current_app
     from sqlalchemy.exc import DBAPIError
 
+    from extranet.agenda.reminders import queue_due_reminders
     from extranet.groups.notifications import digest_day, send_digests
     from extranet.mail import prune_sent, send_pending
     from extranet.timeutil import utcnow
@@ -162,6 +175,16 @@ def send_mail(once, interval, batch):
                     digests_done_for = day
                     if report:
                         click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Digests: {report}.")
+                try:
+                    reminders = queue_due_reminders(app)
+                except DBAPIError:
+                    raise
+                except Exception:
+                    # A fault in the reminders must not stop the mail; the next round tries again.
+                    logging.getLogger(__name__).exception("Agenda reminders failed")
+                    reminders = None
+                if reminders:
+                    click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Reminders: {reminders}.")
                 drain()
                 if time.monotonic() - last_prune > 3600:
                     prune_sent(app)

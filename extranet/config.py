@@ -1,6 +1,7 @@
 """Configuration: built-in defaults, then ``EXTRANET_*`` environment variables,
 then the dict given to ``create_app`` (tests)."""
 
+import json
 import os
 from urllib.parse import urlsplit
 import secrets
@@ -10,6 +11,26 @@ ENVIRONMENTS = ("development", "testing", "production")
 
 # name -> (default, parser). Each one is read from EXTRANET_<name>.
 _BOOL = lambda value: str(value).lower() in ("1", "true", "yes", "on")  # noqa: E731
+
+# Agenda reminders, in minutes before the start, per kind of event; an event
+# may choose its own (Event.reminder_offsets).
+DEFAULT_AGENDA_REMINDERS = {"amicall": [1440, 60], "club": [1440], "group_meeting": [1440], "webinar": [1440]}
+
+
+def _reminders(value) -> dict[str, list[int]]:
+    """JSON such as ``{"amicall": [1440, 60], "club": []}``; kinds left out keep their default."""
+    try:
+        given = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        given = None
+    if not isinstance(given, dict) or not all(
+        isinstance(minutes, list) and all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in minutes)
+        for minutes in given.values()
+    ):
+        raise ConfigurationError("EXTRANET_AGENDA_REMINDERS: a JSON object of kind -> list of minutes, e.g. {\"amicall\": [1440, 60]}")
+    return {**DEFAULT_AGENDA_REMINDERS, **{str(kind): sorted(set(minutes), reverse=True) for kind, minutes in given.items()}}
+
+
 SETTINGS = {
     "ENV": ("development", str),
     "SECRET_KEY": (None, str),
@@ -34,6 +55,7 @@ SETTINGS = {
     "MAIL_KEEP_SENT_DAYS": (30, int),
     # The send-mail worker queues the working groups' daily digests from this hour (Europe/Paris).
     "DIGEST_HOUR": (7, int),
+    "AGENDA_REMINDERS": (DEFAULT_AGENDA_REMINDERS, _reminders),
     "MAX_UPLOAD_MB": (50, int),
     # Public address of the site, for links in mail sent outside a request (workers, CLI).
     "BASE_URL": ("", str),
@@ -59,6 +81,7 @@ def load(app, overrides: dict | None) -> None:
         if raw is not None and raw != "":
             values[name] = parse(raw)
     values.update(overrides or {})
+    values["AGENDA_REMINDERS"] = _reminders(values["AGENDA_REMINDERS"])
 
     env = values["ENV"]
     if env not in ENVIRONMENTS:

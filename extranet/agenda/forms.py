@@ -81,6 +81,29 @@ class EventForm(FlaskForm):
     seats_per_territory = _positive(_l("Seats per territory"))
     registration_opens_at = DateTimeLocalField(_l("Registration opens"), format=DATETIME_FORMAT, invalid_value_message=BAD_TIME, validators=[Optional()])
     registration_deadline = DateTimeLocalField(_l("Registration deadline"), format=DATETIME_FORMAT, invalid_value_message=BAD_TIME, validators=[Optional()])
+    # "default": the kind's reminders (EXTRANET_AGENDA_REMINDERS); minutes
+    # before the start otherwise; nothing ticked: no reminder.
+    reminders = SelectMultipleField(
+        _l("Reminders by email to registered people"),
+        choices=[
+            SelectChoice("default", _l("The usual reminders for this kind of event")),
+            SelectChoice("10080", _l("1 week before")),
+            SelectChoice("2880", _l("2 days before")),
+            SelectChoice("1440", _l("24 hours before")),
+            SelectChoice("60", _l("1 hour before")),
+            SelectChoice("15", _l("15 minutes before")),
+        ],
+        default=["default"],
+        description=_l("Usually 24 hours before, and also 1 hour before an Amicall. Tick none for no reminder."),
+        invalid_choice_message=_l("Choose reminders from the list."),
+        invalid_value_message=_l("Choose reminders from the list."),
+    )
+
+    def validate_reminders(self, field):
+        from wtforms.validators import ValidationError
+
+        if "default" in (field.data or []) and len(field.data) > 1:
+            raise ValidationError(_l("Choose either the usual reminders or your own times, not both."))
 
 
 class EmptyForm(FlaskForm):

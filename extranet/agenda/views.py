@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from extranet.agenda import calendars, services
+from extranet.agenda import calendars, reminders, services
 from extranet.agenda.forms import EmptyForm, EventForm, MemberForm
 from extranet.agenda.models import Event, EventKind, Registration, RegistrationStatus
 from extranet.auth.models import User
@@ -324,6 +324,7 @@ def _values(form: EventForm, zone: str) -> dict:
         "joining_details": form.joining_details.data or "",
         "capacity": form.capacity.data,
         "seats_per_territory": form.seats_per_territory.data,
+        "reminder_offsets": reminders.offsets_from_choices(form.reminders.data),
     }
     for name in TIME_FIELDS:
         local = getattr(form, name).data
@@ -356,6 +357,7 @@ def _save(form: EventForm, event: Event | None):
                     abort(403)
                 getattr(form, error.field).errors.append(error.message)
             else:
+                reminders.set_offsets(user, event, values["reminder_offsets"])
                 db.session.commit()
                 flash(message, "success")
                 return redirect(url_for("agenda.detail", event_id=event.id))
@@ -388,6 +390,7 @@ def edit(event_id):
         form.seats_per_territory.data = event.seats_per_territory
         form.group.data = event.group_id
         form.axes.data = [a.id for a in event.axes]
+        form.reminders.data = reminders.choices_from_offsets(event.reminder_offsets)
         for name in TIME_FIELDS:
             value = getattr(event, name)
             getattr(form, name).data = services.to_local(value, user.timezone) if value else None
