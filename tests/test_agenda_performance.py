@@ -113,7 +113,10 @@ def test_agenda_pages_run_a_bounded_number_of_queries(app, client, login, make_u
     login(admin, client=clients["organiser"])
     login(coordinator, client=clients["coordinator"])
     login(reader)
+    month = next_month().strftime("%Y-%m")
     urls = [
+        ("reader", f"/agenda/month?month={month}"),
+        ("organiser", f"/agenda/month?month={month}"),
         ("reader", "/agenda/"),
         ("reader", "/agenda/?mine=1"),
         ("reader", f"/agenda/{big}"),
