@@ -424,6 +424,37 @@ def can_cancel_registration(user, registration, now) -> bool:
     )
 
 
+def can_view_registrants(user, event) -> bool:
+    """The registrants, their answers and the exports: personal data, organisers only."""
+    return can_organise_event(user, event)
+
+
+def can_message_registrants(user, event) -> bool:
+    return can_organise_event(user, event)
+
+
+def check_in_opens_at(event):
+    """Midnight, Paris time, on the day the event starts (naive UTC): marking
+    people present before that day would be a mistake; after it, organisers
+    may still correct the list from a paper sheet, so it never closes."""
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    day = event.starts_at.replace(tzinfo=UTC).astimezone(paris).date()
+    return datetime.combine(day, time(), tzinfo=paris).astimezone(UTC).replace(tzinfo=None)
+
+
+def can_check_in_registrants(user, event, now) -> bool:
+    """Mark registered people present: organisers, from the day of the event, unless it is cancelled."""
+    return can_organise_event(user, event) and str(event.status) == "scheduled" and now >= check_in_opens_at(event)
+
+
+def can_cancel_event(user, event, now) -> bool:
+    """Organisers, until the event has ended."""
+    return can_organise_event(user, event) and str(event.status) == "scheduled" and event.ends_at > now
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -107,6 +107,9 @@ def update_event(actor, event: Event, *, axis_ids=(), group=None, **values) -> E
         raise ServiceError("forbidden")
     _check(values)
     changed = any(getattr(event, name) != values.get(name) for name in CALENDAR_FIELDS if name in values)
+    from extranet.agenda import organiser  # organiser imports this module
+
+    before = organiser.reschedule_values(event)
     for name in EDITABLE_FIELDS:
         if name in values:
             setattr(event, name, values[name])
@@ -115,6 +118,7 @@ def update_event(actor, event: Event, *, axis_ids=(), group=None, **values) -> E
         event.sequence += 1
     event.updated_at = utcnow()
     db.session.flush()
+    organiser.announce_changes(actor, event, before)
     return event
 
 

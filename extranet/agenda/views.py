@@ -395,3 +395,6 @@ def edit(event_id):
             value = getattr(event, name)
             getattr(form, name).data = services.to_local(value, user.timezone) if value else None
     return _save(form, event)
+
+
+from extranet.agenda import organiser_views  # noqa: E402,F401  (the organisers' routes, on this blueprint)

@@ -1,0 +1,385 @@
+"""What the organisers of an event do with its registrants: the list with
+their answers and workshops, exports, check-in on the day, a message to
+everyone, cancelling the event and telling people it moved.
+
+The list reads a bounded number of SQL statements whatever the number of
+registrants: one for the registrations (with the person and who registered
+them), one for the answers and one for the workshops of those registrations,
+one for the questions. Exports use the same statements over the whole event.
+
+Services take the acting user, flush and never commit.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
+
+from extranet import mail
+from extranet.agenda.models import (
+    Event,
+    EventMessage,
+    EventSession,
+    EventStatus,
+    Registration,
+    RegistrationAnswer,
+    RegistrationQuestion,
+    RegistrationStatus,
+    SessionRegistration,
+)
+from extranet.auth.services import ServiceError
+from extranet.extensions import db
+from extranet.permissions import can_cancel_event, can_check_in_registrants, can_message_registrants, can_see_joining_details
+from extranet.territories.models import Territory
+from extranet.timeutil import utcnow
+
+REGISTRANTS_PER_PAGE = 50
+SUBJECT_MAX = 200
+BODY_MAX = 10_000
+REASON_MAX = 2000
+# What a reschedule is about: a change of one of these is mailed to the registrants.
+RESCHEDULE_FIELDS = ("starts_at", "ends_at", "place", "joining_details")
+ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+
+
+def _services():
+    # services.update_event calls announce_changes here: imported late to break the cycle.
+    from extranet.agenda import services
+
+    return services
+
+
+# --- The list ---------------------------------------------------------------------------
+
+
+@dataclass
+class Registrant:
+    registration: Registration
+    territory: str = ""
+    # Position on the waiting list (1 is the next to get a seat); None for a registered person.
+    position: int | None = None
+    answers: dict[int, str] = field(default_factory=dict)
+    # (workshop title, status) in the order of the programme.
+    workshops: list[tuple[str, RegistrationStatus]] = field(default_factory=list)
+
+    @property
+    def user(self):
+        return self.registration.user
+
+
+def questions(event: Event) -> list[RegistrationQuestion]:
+    return list(
+        db.session.scalars(
+            select(RegistrationQuestion)
+            .where(RegistrationQuestion.event_id == event.id)
+            .order_by(RegistrationQuestion.position, RegistrationQuestion.id)
+        )
+    )
+
+
+def counts(event: Event) -> dict[str, int]:
+    """Registered, waiting, and registered people marked present."""
+    registered = Registration.status == RegistrationStatus.REGISTERED
+    row = db.session.execute(
+        select(
+            func.count().filter(registered),
+            func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
+            func.count().filter(registered, Registration.checked_in_at.is_not(None)),
+        ).where(Registration.event_id == event.id)
+    ).one()
+    return {"registered": row[0], "waitlisted": row[1], "present": row[2]}
+
+
+def _registrations_query(event: Event, statuses):
+    # A registered person in the order they registered, the waiting list in its order.
+    rank = case((Registration.status == RegistrationStatus.REGISTERED, 0), else_=1)
+    return (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(list(statuses)))
+        .options(joinedload(Registration.user), joinedload(Registration.registered_by))
+        .order_by(rank, func.coalesce(Registration.waitlisted_at, Registration.created_at), Registration.id)
+    )
+
+
+def _territory_names() -> dict[int, str]:
+    # Some fifty territories: one small read, instead of a join per row.
+    return dict(db.session.execute(select(Territory.id, Territory.name)).all())
+
+
+def _registrants(registrations: list[Registration], registration_ids, first_position: int = 1) -> list[Registrant]:
+    """Rows with their answers and workshops; ``registration_ids`` is a list or
+    a subquery of the same registrations (a whole event: no long IN list)."""
+    names = _territory_names()
+    rows, by_id, waiting = [], {}, first_position
+    for registration in registrations:
+        row = Registrant(registration, territory=names.get(registration.territory_id, ""))
+        if registration.status == RegistrationStatus.WAITLISTED:
+            row.position = waiting
+            waiting += 1
+        rows.append(row)
+        by_id[registration.id] = row
+    if not rows:
+        return rows
+    for answer in db.session.scalars(select(RegistrationAnswer).where(RegistrationAnswer.registration_id.in_(registration_ids))):
+        by_id[answer.registration_id].answers[answer.question_id] = answer.value
+    workshops = db.session.execute(
+        select(SessionRegistration.registration_id, EventSession.title, SessionRegistration.status)
+        .join(EventSession, EventSession.id == SessionRegistration.session_id)
+        .where(SessionRegistration.registration_id.in_(registration_ids))
+        .order_by(EventSession.position, EventSession.id)
+    )
+    for registration_id, title, status in workshops:
+        by_id[registration_id].workshops.append((title, status))
+    return rows
+
+
+def registrants_page(event: Event, status: RegistrationStatus, page: int):
+    """One page of the registered people or of the waiting list: (pagination, rows)."""
+    pagination = db.paginate(_registrations_query(event, [status]), page=page, per_page=REGISTRANTS_PER_PAGE, error_out=False)
+    first = (pagination.page - 1) * REGISTRANTS_PER_PAGE + 1
+    rows = _registrants(list(pagination.items), [r.id for r in pagination.items], first_position=first)
+    return pagination, rows
+
+
+def all_registrants(event: Event) -> list[Registrant]:
+    """Everyone registered, then the waiting list, for the exports."""
+    registrations = list(db.session.scalars(_registrations_query(event, ACTIVE)).unique())
+    ids = select(Registration.id).where(Registration.event_id == event.id, Registration.status.in_(list(ACTIVE)))
+    return _registrants(registrations, ids)
+
+
+def answer_text(value: str | None) -> str:
+    """Several choices are stored one a line; a cell shows them on one."""
+    return ", ".join(line.strip() for line in (value or "").splitlines() if line.strip())
+
+
+def workshops_text(row: Registrant) -> str:
+    return ", ".join(title if status == RegistrationStatus.REGISTERED else _("%(title)s (waiting list)", title=title)
+                     for title, status in row.workshops)
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_table(event: Event, timezone: str) -> tuple[list[str], list[list[str]]]:
+    """The header and rows shared by the CSV and XLSX exports; dates in the organiser's zone."""
+    services = _services()
+    asked = questions(event)
+    header = [
+        _("Status"), _("Position on the waiting list"), _("Name"), _("Organisation"), _("Territory"), _("Email"),
+        _("Registered by"), _("Registration date"), _("Present"),
+        *[q.label for q in asked],
+        _("Workshops"),
+    ]
+    rows = []
+    for row in all_registrants(event):
+        registration = row.registration
+        rows.append([
+            str(registration.status.label),
+            str(row.position) if row.position else "",
+            row.user.name,
+            row.user.organisation,
+            row.territory,
+            row.user.email,
+            registration.registered_by.name if registration.registered_by else _("Self"),
+            services.format_time(registration.created_at, timezone, "yyyy-MM-dd HH:mm"),
+            services.format_time(registration.checked_in_at, timezone, "yyyy-MM-dd HH:mm") if registration.checked_in_at else "",
+            *[answer_text(row.answers.get(q.id)) for q in asked],
+            workshops_text(row),
+        ])
+    return header, rows
+
+
+def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
+    """UTF-8 with a BOM and ``;`` between cells: French Excel opens it as is."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([safe_cell(c) for c in header])
+    writer.writerows([safe_cell(c) for c in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: list[str], rows: list[list[str]], sheet: str) -> bytes:
+    """Every cell written as a string: nothing a registrant typed becomes a formula."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                     "strings_to_numbers": False})
+    # Excel's limits on sheet names: 31 characters, none of []:*?/\
+    name = "".join(c for c in sheet if c not in "[]:*?/\\")[:31] or "1"
+    worksheet = book.add_worksheet(name)
+    bold = book.add_format({"bold": True})
+    widths = [len(c) for c in header]
+    for col, value in enumerate(header):
+        worksheet.write_string(0, col, value, bold)
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            worksheet.write_string(r, col, value)
+            widths[col] = max(widths[col], min(len(value), 60))
+    for col, width in enumerate(widths):
+        worksheet.set_column(col, col, width + 2)
+    worksheet.freeze_panes(1, 0)
+    book.close()
+    return out.getvalue()
+
+
+# --- Check-in ---------------------------------------------------------------------------
+
+
+def set_present(actor, registration: Registration, present: bool, now: datetime | None = None) -> Registration:
+    """Mark a registered person present or not; see permissions.check_in_opens_at for when."""
+    now = now or utcnow()
+    if not can_check_in_registrants(actor, registration.event, now):
+        raise ServiceError("forbidden")
+    if registration.status != RegistrationStatus.REGISTERED:
+        raise ServiceError(_l("Only registered people can be marked present."))
+    if present and registration.checked_in_at is None:
+        registration.checked_in_at = now
+    elif not present:
+        registration.checked_in_at = None
+    db.session.flush()
+    return registration
+
+
+# --- Messages ----------------------------------------------------------------------------
+
+
+def _recipients(event: Event, include_waitlisted: bool) -> list[Registration]:
+    statuses = ACTIVE if include_waitlisted else (RegistrationStatus.REGISTERED,)
+    return [r for r in db.session.scalars(_registrations_query(event, statuses)).unique() if r.user.active]
+
+
+def recipient_count(event: Event, include_waitlisted: bool) -> int:
+    return len(_recipients(event, include_waitlisted))
+
+
+def send_message(actor, event: Event, *, subject: str, body: str, include_waitlisted: bool = False) -> EventMessage:
+    """One email per person, in their language, through the outbox; kept as an EventMessage."""
+    if not can_message_registrants(actor, event):
+        raise ServiceError("forbidden")
+    recipients = _recipients(event, include_waitlisted)
+    if not recipients:
+        raise ServiceError(_l("Nobody is registered yet: there is no one to write to."))
+    message = EventMessage(event_id=event.id, author_id=actor.id, subject=subject, body=body,
+                           include_waitlisted=include_waitlisted, recipient_count=len(recipients), created_at=utcnow())
+    db.session.add(message)
+    link = mail.external_url("agenda.detail", event_id=event.id)
+    for registration in recipients:
+        user = registration.user
+        mail.queue(
+            user.email,
+            "agenda_message",
+            language=user.language,
+            # Answers go to the organiser who wrote, not to the platform's address.
+            headers={"Reply-To": actor.email},
+            recipient=user,
+            author=actor,
+            event=event,
+            subject=subject,
+            body=body,
+            waitlisted=registration.status == RegistrationStatus.WAITLISTED,
+            link=link,
+        )
+    db.session.flush()
+    return message
+
+
+def messages(event: Event) -> list[EventMessage]:
+    return list(
+        db.session.scalars(
+            select(EventMessage).where(EventMessage.event_id == event.id)
+            .options(joinedload(EventMessage.author))
+            .order_by(EventMessage.created_at.desc(), EventMessage.id.desc())
+        )
+    )
+
+
+# --- Cancelling and moving ---------------------------------------------------------------
+
+
+def _when(event: Event, user) -> dict:
+    services = _services()
+    locale = user.language or "fr"
+    return {
+        "when": services.format_time(event.starts_at, user.timezone, locale=locale),
+        "until": services.format_time(event.ends_at, user.timezone, locale=locale),
+        "timezone": user.timezone,
+    }
+
+
+def cancel_event(actor, event: Event, reason: str = "", now: datetime | None = None) -> int:
+    """Cancel the event and email everyone registered or waiting; returns how many were emailed.
+
+    Registrations are kept as they were: people's calendar feeds then carry the
+    event with STATUS:CANCELLED, so that their calendars drop it."""
+    now = now or utcnow()
+    # The row locked, as registration does: nobody takes a seat while it is being cancelled.
+    event = db.session.scalars(
+        select(Event).where(Event.id == event.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if not can_cancel_event(actor, event, now):
+        raise ServiceError("forbidden")
+    event.status = EventStatus.CANCELLED
+    event.cancelled_at = now
+    event.cancellation_reason = reason
+    event.sequence += 1
+    event.updated_at = now
+    db.session.flush()
+    recipients = _recipients(event, include_waitlisted=True)
+    link = mail.external_url("agenda.detail", event_id=event.id)
+    for registration in recipients:
+        user = registration.user
+        mail.queue(user.email, "agenda_cancelled", language=user.language, recipient=user, event=event, reason=reason,
+                   link=link, **_when(event, user))
+    return len(recipients)
+
+
+def reschedule_values(event: Event) -> dict:
+    """What a reschedule compares: call before changing the event, give the result to :func:`announce_changes`."""
+    return {name: getattr(event, name) for name in RESCHEDULE_FIELDS}
+
+
+def announce_changes(actor, event: Event, before: dict, now: datetime | None = None) -> int:
+    """Email everyone registered or waiting when the time, the place or the
+    joining details changed (the new time in each person's own zone); nothing
+    for a cancelled or finished event. Returns how many were emailed."""
+    now = now or utcnow()
+    changed = [name for name in RESCHEDULE_FIELDS if name in before and before[name] != getattr(event, name)]
+    if not changed or event.status != EventStatus.SCHEDULED or event.ends_at <= now:
+        return 0
+    moved = "starts_at" in changed or "ends_at" in changed
+    recipients = _recipients(event, include_waitlisted=True)
+    link = mail.external_url("agenda.detail", event_id=event.id)
+    services = _services()
+    for registration in recipients:
+        user = registration.user
+        locale = user.language or "fr"
+        mail.queue(
+            user.email,
+            "agenda_rescheduled",
+            language=user.language,
+            recipient=user,
+            event=event,
+            moved=moved,
+            was=services.format_time(before["starts_at"], user.timezone, locale=locale) if moved and before.get("starts_at") else "",
+            place_changed="place" in changed,
+            # The joining details only to those who may see them on the page.
+            joining_changed="joining_details" in changed,
+            joining=event.joining_details if can_see_joining_details(user, event, registration) else "",
+            link=link,
+            **_when(event, user),
+        )
+    return len(recipients)
