@@ -398,3 +398,4 @@ def edit(event_id):
 
 
 from extranet.agenda import organiser_views  # noqa: E402,F401  (the organisers' routes, on this blueprint)
+from extranet.agenda import materials_views  # noqa: E402,F401
