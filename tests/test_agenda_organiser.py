@@ -286,6 +286,8 @@ def test_exports_in_french(client, logged_in, exported_event):
     rows = list(csv.reader(io.StringIO(client.get(f"/agenda/{exported_event.id}/registrants.csv").get_data().decode("utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Statut" and rows[0][2] == "Nom" and "Ateliers" in rows[0]
     assert rows[1][0] == "Inscrit"
+    html = text_of(client.get(f"/agenda/{exported_event.id}/registrants"))
+    assert "1 présent sur 2" in html and "Ateliers" in html
 
 
 # --- Check-in ----------------------------------------------------------------------------------

@@ -71,6 +71,9 @@ class Registrant:
     def user(self):
         return self.registration.user
 
+    def answer(self, question: RegistrationQuestion) -> str:
+        return format_answer(question, self.answers.get(question.id))
+
 
 def questions(event: Event) -> list[RegistrationQuestion]:
     return list(
@@ -153,7 +156,7 @@ def all_registrants(event: Event) -> list[Registrant]:
     return _registrants(registrations, ids)
 
 
-def answer_text(value: str | None) -> str:
+def format_answer(question: RegistrationQuestion, value: str | None) -> str:
     """Several choices are stored one a line; a cell shows them on one."""
     return ", ".join(line.strip() for line in (value or "").splitlines() if line.strip())
 
@@ -196,7 +199,7 @@ def export_table(event: Event, timezone: str) -> tuple[list[str], list[list[str]
             registration.registered_by.name if registration.registered_by else _("Self"),
             services.format_time(registration.created_at, timezone, "yyyy-MM-dd HH:mm"),
             services.format_time(registration.checked_in_at, timezone, "yyyy-MM-dd HH:mm") if registration.checked_in_at else "",
-            *[answer_text(row.answers.get(q.id)) for q in asked],
+            *[row.answer(q) for q in asked],
             workshops_text(row),
         ])
     return header, rows
