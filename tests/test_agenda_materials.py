@@ -154,7 +154,7 @@ def test_an_organiser_chooses_only_among_documents_they_may_open_and_keeps_the_o
     c = materials_case
     event = c["event"]
     assert save(client, event, [c["docs"]["national"]]).status_code == 302  # the national team attaches its notes
-    organiser = make_user("member", email="orga@example.org")
+    organiser = make_user("member", email="orga@example.org", language="en")
     add_member(c["group"], organiser, animator=True)
     with app.app_context():
         db.session.get(Event, event.id).group_id = c["group"].id
