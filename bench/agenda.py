@@ -15,7 +15,8 @@ about 150 events, has a calendar subscription link. Rows go in by bulk INSERT
 statements, as in bench/groups.py. The member logs in through the real login
 route with the test client, and each page is requested N times, in turn: the
 month view, the upcoming list, the page of the biggest upcoming event (as the
-member, registered to it, and as an organiser) and the member's calendar feed.
+member, registered to it, and as an organiser), its list of registrants (first
+page) and the member's calendar feed.
 With ``--postgresql`` the same is built and measured again on a throwaway
 PostgreSQL server (started like the test suite's, tests/conftest.py).
 
@@ -354,11 +355,14 @@ def measure(app, facts: dict, requests: int, prefix: str = "") -> None:
         "upcoming_list": ("reader", "/agenda/"),
         "event_page": ("reader", f"/agenda/{facts['big']}"),
         "event_page_organiser": ("organiser", f"/agenda/{facts['big']}"),
+        "registrants_page": ("organiser", f"/agenda/{facts['big']}/registrants"),
         "feed": ("reader", f"/agenda/feed/{facts['token']}.ics"),
     }
-    if "agenda.month" not in {rule.endpoint for rule in app.url_map.iter_rules()}:
-        note("no month view (agenda.month) in this version: not measured")
-        del pages["month_view"]
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    for name, endpoint in (("month_view", "agenda.month"), ("registrants_page", "agenda.registrants")):
+        if endpoint not in endpoints:
+            note(f"no {endpoint} page in this version: not measured")
+            del pages[name]
 
     counter = QueryCounter()
     with app.app_context():
