@@ -412,6 +412,26 @@ def can_register_members(user, event, now) -> bool:
     return _role(user, Role.COORDINATOR) and user.territory_id is not None and is_registration_open(event, now)
 
 
+def can_edit_programme(user, event) -> bool:
+    """The workshops of the event and how many one person may choose: its organisers."""
+    return can_organise_event(user, event)
+
+
+def can_edit_registration_questions(user, event) -> bool:
+    return can_organise_event(user, event)
+
+
+def can_change_registration(user, registration, now) -> bool:
+    """Its holder changes their answers and workshops while registration is open
+    (after the deadline organisers plan with the answers they have)."""
+    return (
+        _active(user)
+        and registration.user_id == user.id
+        and str(registration.status) != "cancelled"
+        and is_registration_open(registration.event, now)
+    )
+
+
 def can_cancel_registration(user, registration, now) -> bool:
     """Its holder, the coordinator of the territory it counts for, or an
     organiser, before the event starts."""

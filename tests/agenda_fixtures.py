@@ -34,3 +34,41 @@ def make_event(app, make_user):
             return event
 
     return factory
+
+
+@pytest.fixture
+def make_session(app):
+    """make_session(event, title=..., capacity=None, **fields) -> EventSession (detached), through the service."""
+
+    def factory(event, title="Atelier logement des jeunes", *, capacity=None, **fields):
+        from extranet.agenda.models import Event
+
+        with app.app_context(), app.test_request_context():
+            actor = db.session.get(User, event.created_by_id)
+            workshop = services.save_session(actor, db.session.get(Event, event.id), title=title, capacity=capacity,
+                                             description=fields.pop("description", ""), **fields)
+            db.session.commit()
+            db.session.refresh(workshop)
+            db.session.expunge(workshop)
+            return workshop
+
+    return factory
+
+
+@pytest.fixture
+def make_question(app):
+    """make_question(event, label=..., kind=QuestionKind.TEXT, required=False, options="") -> RegistrationQuestion (detached)."""
+
+    def factory(event, label="Besoins alimentaires", *, kind=None, required=False, options="", help_text=""):
+        from extranet.agenda.models import Event, QuestionKind
+
+        with app.app_context(), app.test_request_context():
+            actor = db.session.get(User, event.created_by_id)
+            question = services.save_question(actor, db.session.get(Event, event.id), kind=kind or QuestionKind.TEXT, label=label,
+                                              required=required, options=options, help_text=help_text)
+            db.session.commit()
+            db.session.refresh(question)
+            db.session.expunge(question)
+            return question
+
+    return factory

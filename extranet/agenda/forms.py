@@ -3,13 +3,25 @@ view turns them into UTC. Choices that depend on the database (axes, groups)
 are set by the view."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from flask_wtf.form import _Auto
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from extranet.admin.forms import ChoiceRequired, optional_enum, optional_int
-from extranet.agenda.models import EVENT_KIND_LABELS, TITLE_MAX, EventKind
+from extranet.agenda.models import EVENT_KIND_LABELS, QUESTION_KIND_LABELS, TITLE_MAX, EventKind, QuestionKind
 from extranet.forms import single_line, strip
 
 TEXT_MAX = 20_000
@@ -120,3 +132,136 @@ class MemberForm(FlaskForm):
         invalid_value_message=_l("Choose the person to register."),
         invalid_choice_message=_l("Choose the person to register."),
     )
+
+
+# --- Programme, registration questions and the registration form ---------------------------
+
+
+class SessionForm(FlaskForm):
+    """A workshop of the programme; times in the organiser's time zone."""
+
+    title = StringField(
+        _l("Title of the workshop"),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter the title of the workshop.")),
+            Length(max=TITLE_MAX, message=_l("The title has at most %(max)s characters.", max=TITLE_MAX)),
+        ],
+    )
+    description = TextAreaField(
+        _l("Description"), filters=[strip], validators=[Optional(), Length(max=TEXT_MAX, message=_l("At most %(max)s characters.", max=TEXT_MAX))]
+    )
+    starts_at = DateTimeLocalField(_l("Start of the workshop"), format=DATETIME_FORMAT, invalid_value_message=BAD_TIME, validators=[Optional()])
+    ends_at = DateTimeLocalField(_l("End of the workshop"), format=DATETIME_FORMAT, invalid_value_message=BAD_TIME, validators=[Optional()])
+    capacity = IntegerField(
+        _l("Places in the workshop"),
+        description=_l("Empty: no limit."),
+        validators=[Optional(), NumberRange(min=1, max=100_000, message=_l("Enter a number from 1 to 100,000."))],
+    )
+    position = IntegerField(
+        _l("Position in the programme"),
+        description=_l("Workshops are shown from the smallest number to the largest. Empty: at the end."),
+        validators=[Optional(), NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1,000."))],
+    )
+
+
+class ProgrammeSettingsForm(FlaskForm):
+    max_sessions_per_person = IntegerField(
+        _l("Workshops one person may choose"),
+        description=_l("Empty: as many as they like."),
+        validators=[Optional(), NumberRange(min=1, max=100, message=_l("Enter a number from 1 to 100."))],
+    )
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind of question"),
+        coerce=optional_enum(QuestionKind),
+        choices=[SelectChoice("", _l("Choose a kind"))] + [SelectChoice(k.value, QUESTION_KIND_LABELS[k]) for k in QuestionKind],
+        validators=[ChoiceRequired(_l("Choose the kind of question."))],
+        invalid_value_message=_l("Choose the kind of question."),
+        invalid_choice_message=_l("Choose the kind of question."),
+    )
+    label = StringField(
+        _l("Question"),
+        filters=[single_line],
+        validators=[DataRequired(_l("Enter the question.")), Length(max=300, message=_l("At most %(max)s characters.", max=300))],
+    )
+    help_text = StringField(
+        _l("Help text"), filters=[single_line], validators=[Optional(), Length(max=500, message=_l("At most %(max)s characters.", max=500))]
+    )
+    required = BooleanField(_l("An answer is required"))
+    options = TextAreaField(
+        _l("Options"),
+        filters=[strip],
+        description=_l("For a choice in a list: one option a line, at least two. The attendance mode always offers “In person” and “Remote”."),
+        validators=[Optional(), Length(max=5000, message=_l("At most %(max)s characters.", max=5000))],
+    )
+    position = IntegerField(
+        _l("Position in the form"),
+        description=_l("Questions are asked from the smallest number to the largest. Empty: at the end."),
+        validators=[Optional(), NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1,000."))],
+    )
+
+    def validate_options(self, field):
+        if self.kind.data in (QuestionKind.CHOICE, QuestionKind.MULTIPLE):
+            options = {line.strip() for line in (field.data or "").splitlines() if line.strip()}
+            if len(options) < 2:
+                raise ValidationError(_l("Give at least two options, one a line."))
+
+
+ANSWER_MAX = 2000
+
+
+def registration_form(event, options_of, *, max_sessions=None, formdata=_Auto, data=None):
+    """The registration form of ``event``: a field ``question_<id>`` per
+    question and ``sessions`` (workshop ids) when it has workshops.
+    ``options_of(question)`` gives (value, label) pairs of a choice."""
+    fields = {}
+    for question in event.questions:
+        label, hint = question.label, question.help_text or None
+        if question.kind == QuestionKind.TEXT:
+            validators = [DataRequired(_l("Answer this question."))] if question.required else [Optional()]
+            field = TextAreaField(label, description=hint, filters=[strip],
+                                  validators=validators + [Length(max=ANSWER_MAX, message=_l("At most %(max)s characters.", max=ANSWER_MAX))])
+        elif question.kind == QuestionKind.MULTIPLE:
+            field = SelectMultipleField(
+                label, description=hint, choices=[SelectChoice(v, text) for v, text in options_of(question)],
+                validators=[InputRequired(_l("Choose at least one option."))] if question.required else [Optional()],
+                invalid_choice_message=_l("Choose one of the options."),
+            )
+        else:
+            field = RadioField(
+                label, description=hint, choices=[SelectChoice(v, text) for v, text in options_of(question)],
+                validators=[InputRequired(_l("Answer this question."))] if question.required else [Optional()],
+                invalid_choice_message=_l("Choose one of the options."),
+            )
+        fields[f"question_{question.id}"] = field
+    if event.sessions:
+        fields["sessions"] = SelectMultipleField(
+            _l("Workshops"),
+            coerce=int,
+            choices=[SelectChoice(s.id, s.title) for s in event.sessions],
+            validators=[Optional()],
+            invalid_value_message=_l("Choose workshops from the list."),
+            invalid_choice_message=_l("Choose workshops from the list."),
+        )
+
+        def validate_sessions(form, field):
+            if max_sessions is not None and len(field.data or []) > max_sessions:
+                raise ValidationError(ngettext("Choose at most %(num)s workshop.", "Choose at most %(num)s workshops.", max_sessions))
+
+        fields["validate_sessions"] = validate_sessions
+    form_class = type("RegistrationForm", (FlaskForm,), fields)
+    return form_class(formdata=formdata, data=data)
+
+
+def answers_from(form, event) -> dict[int, str]:
+    """The answers of a validated registration form, as the service takes them (several choices one a line)."""
+    answers = {}
+    for question in event.questions:
+        value = form[f"question_{question.id}"].data
+        if isinstance(value, list):
+            value = "\n".join(value)
+        answers[question.id] = value or ""
+    return answers

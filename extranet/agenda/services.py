@@ -12,16 +12,37 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from extranet import mail
-from extranet.agenda.models import Event, EventKind, EventStatus, Registration, RegistrationStatus
+from extranet.agenda.models import (
+    Event,
+    EventKind,
+    EventSession,
+    EventStatus,
+    QuestionKind,
+    Registration,
+    RegistrationAnswer,
+    RegistrationQuestion,
+    RegistrationStatus,
+    SessionRegistration,
+)
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.groups.models import Group
-from extranet.permissions import can_create_event_for, can_edit_event, is_national, is_registration_open
+from extranet.permissions import (
+    can_cancel_registration,
+    can_change_registration,
+    can_create_event_for,
+    can_edit_event,
+    can_edit_programme,
+    can_edit_registration_questions,
+    is_national,
+    is_registration_open,
+)
 from extranet.plan.models import Axis
 from extranet.timeutil import utcnow
 
@@ -208,9 +229,16 @@ def _has_seat(event: Event, territory_id) -> bool:
     return True
 
 
-def register(actor, event: Event, user=None, now: datetime | None = None) -> Registration:
+def register(actor, event: Event, user=None, now: datetime | None = None, *,
+             answers: dict[int, str] | None = None, session_ids: list[int] | None = None) -> Registration:
     """Register ``user`` (``actor`` themselves by default): a seat if one is
-    free, else the waiting list. Registering again changes nothing."""
+    free, else the waiting list. Registering again changes nothing.
+
+    ``answers`` (question id → value) and ``session_ids`` (workshops chosen)
+    come from the registration form; None means not asked (a coordinator
+    registering a member), so required questions are not enforced then.
+    Under the same event lock each workshop chosen gives a place if it has
+    room, else that workshop's waiting list."""
     user = user or actor
     now = now or utcnow()
     event = _lock(event)
@@ -219,6 +247,8 @@ def register(actor, event: Event, user=None, now: datetime | None = None) -> Reg
     registration = db.session.scalar(select(Registration).filter_by(event_id=event.id, user_id=user.id))
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
         return registration
+    chosen = _chosen_sessions(event, session_ids or [])
+    checked_answers = _checked_answers(event, answers) if answers is not None else None
     seat = _has_seat(event, user.territory_id)
     if registration is None:
         registration = Registration(event_id=event.id, user_id=user.id, created_at=now)
@@ -234,6 +264,9 @@ def register(actor, event: Event, user=None, now: datetime | None = None) -> Reg
         registration.status = RegistrationStatus.WAITLISTED
         registration.waitlisted_at = now
     db.session.flush()
+    if checked_answers is not None:
+        _save_answers(registration, checked_answers)
+    _set_sessions(event, registration, chosen, now)
     if registration.registered_by_id is not None and user.active:
         mail.queue(
             user.email,
@@ -302,8 +335,13 @@ def cancel_registration(actor, registration: Registration, now: datetime | None 
     registration.status = RegistrationStatus.CANCELLED
     registration.waitlisted_at = None
     registration.updated_at = now
+    freed = _drop_sessions(registration)
     db.session.flush()
-    if not was_registered or event.is_cancelled or event.starts_at <= now:
+    if event.is_cancelled or event.starts_at <= now:
+        return []
+    for session in freed:
+        _fill_session(event, session, now)
+    if not was_registered:
         return []
     return promote_waiting(event, now)
 
@@ -320,6 +358,7 @@ def promote_waiting(event: Event, now: datetime) -> list[Registration]:
         waiting.waitlisted_at = None
         waiting.updated_at = now
         db.session.flush()
+        _seat_in_waiting_sessions(waiting)
         promoted.append(waiting)
         if waiting.user.active:
             mail.queue(
@@ -333,3 +372,352 @@ def promote_waiting(event: Event, now: datetime) -> list[Registration]:
                 link=mail.external_url("agenda.detail", event_id=event.id),
             )
     return promoted
+
+
+# --- Workshops and registration questions --------------------------------------------------
+#
+# A workshop place is a SessionRegistration: ``registered`` while the workshop
+# has room, else ``waitlisted`` in that workshop's own queue. People waiting for
+# the event itself keep their choices as ``waitlisted`` and get places only once
+# they hold a seat in the event. Every change happens under the event's row
+# lock, like seats, so that a workshop is never overbooked either.
+
+# The fixed options of an attendance question, stored as these codes.
+ATTENDANCE_OPTIONS = {"in_person": _l("In person"), "remote": _l("Remote")}
+SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "capacity", "position")
+QUESTION_FIELDS = ("kind", "label", "help_text", "required", "options", "position")
+
+
+def option_values(question: RegistrationQuestion) -> list[tuple[str, str]]:
+    """(stored value, label shown) of a choice question's options."""
+    if question.kind == QuestionKind.ATTENDANCE:
+        return [(code, str(label)) for code, label in ATTENDANCE_OPTIONS.items()]
+    return [(option, option) for option in question.option_list]
+
+
+def format_answer(question: RegistrationQuestion, value: str | None) -> str:
+    """An answer as people read it (lists, exports): labels, several choices joined by commas."""
+    if not value:
+        return ""
+    if question.kind == QuestionKind.ATTENDANCE:
+        return str(ATTENDANCE_OPTIONS.get(value, value))
+    if question.kind == QuestionKind.MULTIPLE:
+        return ", ".join(line for line in value.splitlines() if line)
+    return value
+
+
+def _next_position(model, event: Event) -> int:
+    return (db.session.scalar(select(func.max(model.position)).where(model.event_id == event.id)) or 0) + 1
+
+
+def validate_session(event: Event, values: dict) -> list[tuple[str, str]]:
+    """Errors as (field, message), for the form to show beside each field."""
+    errors = []
+    starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+    if starts_at and ends_at and ends_at <= starts_at:
+        errors.append(("ends_at", _l("The end must come after the start.")))
+    for name in ("starts_at", "ends_at"):
+        value = values.get(name)
+        if value and not event.starts_at <= value <= event.ends_at:
+            errors.append((name, _l("Choose a time during the event.")))
+    return errors
+
+
+def save_session(actor, event: Event, session: EventSession | None = None, now: datetime | None = None, **values) -> EventSession:
+    """Add a workshop (``session`` None) or change one; more room lets its waiting people in."""
+    if not can_edit_programme(actor, event):
+        raise ServiceError("forbidden")
+    errors = validate_session(event, values)
+    if errors:
+        raise ServiceError(errors[0][1], field=errors[0][0])
+    event = _lock(event)
+    if values.get("position") is None:
+        values["position"] = session.position if session is not None else _next_position(EventSession, event)
+    if session is None:
+        session = EventSession(event_id=event.id)
+    for name in SESSION_FIELDS:
+        if name in values:
+            setattr(session, name, values[name])
+    db.session.add(session)
+    db.session.flush()
+    _fill_session(event, session, now or utcnow())
+    return session
+
+
+def delete_session(actor, event: Event, session: EventSession) -> None:
+    if not can_edit_programme(actor, event):
+        raise ServiceError("forbidden")
+    _lock(event)
+    # Explicitly, not through ON DELETE CASCADE: SQLite may run without foreign keys.
+    for row in db.session.scalars(select(SessionRegistration).where(SessionRegistration.session_id == session.id)):
+        db.session.delete(row)
+    db.session.delete(session)
+    db.session.flush()
+
+
+def set_max_sessions(actor, event: Event, max_sessions: int | None) -> None:
+    """How many workshops one person may choose from now on; choices already made stay."""
+    if not can_edit_programme(actor, event):
+        raise ServiceError("forbidden")
+    event = _lock(event)
+    event.max_sessions_per_person = max_sessions
+    db.session.flush()
+
+
+def clean_options(text: str) -> str:
+    """One option a line, without blanks or repeats."""
+    seen = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line and line not in seen:
+            seen.append(line)
+    return "\n".join(seen)
+
+
+def save_question(actor, event: Event, question: RegistrationQuestion | None = None, **values) -> RegistrationQuestion:
+    if not can_edit_registration_questions(actor, event):
+        raise ServiceError("forbidden")
+    kind = values.get("kind", question.kind if question else None)
+    values["options"] = clean_options(values.get("options", "")) if kind in (QuestionKind.CHOICE, QuestionKind.MULTIPLE) else ""
+    if kind in (QuestionKind.CHOICE, QuestionKind.MULTIPLE) and len(values["options"].splitlines()) < 2:
+        raise ServiceError(_l("Give at least two options, one a line."), field="options")
+    if values.get("position") is None:
+        values["position"] = question.position if question is not None else _next_position(RegistrationQuestion, event)
+    if question is None:
+        question = RegistrationQuestion(event_id=event.id)
+    for name in QUESTION_FIELDS:
+        if name in values:
+            setattr(question, name, values[name])
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def delete_question(actor, event: Event, question: RegistrationQuestion) -> None:
+    if not can_edit_registration_questions(actor, event):
+        raise ServiceError("forbidden")
+    for answer in db.session.scalars(select(RegistrationAnswer).where(RegistrationAnswer.question_id == question.id)):
+        db.session.delete(answer)
+    db.session.delete(question)
+    db.session.flush()
+
+
+def _checked_answers(event: Event, answers: dict[int, str]) -> dict[int, str]:
+    """The answers to this event's questions, checked like the form does (the
+    service may be called without it); unknown questions are ignored."""
+    checked = {}
+    for question in event.questions:
+        value = (answers.get(question.id) or "").strip()
+        field = f"question_{question.id}"
+        if question.kind in (QuestionKind.ATTENDANCE, QuestionKind.CHOICE, QuestionKind.MULTIPLE) and value:
+            allowed = {v for v, _label in option_values(question)}
+            chosen = [line for line in value.splitlines() if line.strip()] if question.kind == QuestionKind.MULTIPLE else [value]
+            if question.kind != QuestionKind.MULTIPLE and len(chosen) > 1 or not set(chosen) <= allowed:
+                raise ServiceError(_l("Choose one of the options."), field=field)
+            value = "\n".join(chosen)
+        if question.required and not value:
+            raise ServiceError(_l("Answer this question."), field=field)
+        checked[question.id] = value
+    return checked
+
+
+def _save_answers(registration: Registration, answers: dict[int, str]) -> None:
+    existing = {a.question_id: a for a in db.session.scalars(select(RegistrationAnswer).where(RegistrationAnswer.registration_id == registration.id))}
+    for question_id, value in answers.items():
+        answer = existing.get(question_id)
+        if answer is None:
+            if value:
+                db.session.add(RegistrationAnswer(registration_id=registration.id, question_id=question_id, value=value))
+        elif value:
+            answer.value = value
+        else:
+            db.session.delete(answer)
+    db.session.flush()
+
+
+def answers_of(registration: Registration | None) -> dict[int, str]:
+    if registration is None:
+        return {}
+    rows = db.session.execute(
+        select(RegistrationAnswer.question_id, RegistrationAnswer.value).where(RegistrationAnswer.registration_id == registration.id)
+    )
+    return {question_id: value for question_id, value in rows}
+
+
+def _chosen_sessions(event: Event, session_ids) -> list[EventSession]:
+    wanted = set(session_ids)
+    sessions = [s for s in event.sessions if s.id in wanted]
+    if len(sessions) != len(wanted):
+        raise ServiceError(_l("Choose workshops from the list."), field="sessions")
+    limit = event.max_sessions_per_person
+    if limit is not None and len(sessions) > limit:
+        raise ServiceError(ngettext("Choose at most %(num)s workshop.", "Choose at most %(num)s workshops.", limit), field="sessions")
+    return sessions
+
+
+def _session_has_room(session: EventSession) -> bool:
+    if session.capacity is None:
+        return True
+    taken = db.session.scalar(
+        select(func.count()).select_from(SessionRegistration).where(
+            SessionRegistration.session_id == session.id, SessionRegistration.status == RegistrationStatus.REGISTERED
+        )
+    )
+    return taken < session.capacity
+
+
+def _session_rows(registration: Registration) -> list[SessionRegistration]:
+    return list(db.session.scalars(
+        select(SessionRegistration).where(SessionRegistration.registration_id == registration.id).options(selectinload(SessionRegistration.session))
+    ))
+
+
+def _drop_sessions(registration: Registration, session_ids=None) -> list[EventSession]:
+    """Remove the registration's places (all, or in these workshops); returns the workshops where a place came free."""
+    freed = []
+    for row in _session_rows(registration):
+        if session_ids is None or row.session_id in session_ids:
+            if row.status == RegistrationStatus.REGISTERED:
+                freed.append(row.session)
+            db.session.delete(row)
+    db.session.flush()
+    return freed
+
+
+def _set_sessions(event: Event, registration: Registration, chosen: list[EventSession], now: datetime) -> None:
+    """Make the registration's workshops these: dropped ones free their place
+    for the next person waiting, new ones give a place if there is room."""
+    chosen_ids = {s.id for s in chosen}
+    current = {row.session_id for row in _session_rows(registration)}
+    freed = _drop_sessions(registration, current - chosen_ids)
+    seated = registration.status == RegistrationStatus.REGISTERED
+    for session in chosen:
+        if session.id in current:
+            continue
+        row = SessionRegistration(session_id=session.id, registration_id=registration.id, created_at=now)
+        if seated and _session_has_room(session):
+            row.status = RegistrationStatus.REGISTERED
+        else:
+            row.status, row.waitlisted_at = RegistrationStatus.WAITLISTED, now
+        db.session.add(row)
+        db.session.flush()
+    for session in freed:
+        _fill_session(event, session, now)
+
+
+def _fill_session(event: Event, session: EventSession, now: datetime) -> list[SessionRegistration]:
+    """With the event locked: the people waiting for this workshop who hold a
+    seat in the event take its free places, in order, and are told by email."""
+    promoted = []
+    waiting = db.session.scalars(
+        select(SessionRegistration)
+        .join(Registration, SessionRegistration.registration_id == Registration.id)
+        .where(
+            SessionRegistration.session_id == session.id,
+            SessionRegistration.status == RegistrationStatus.WAITLISTED,
+            Registration.status == RegistrationStatus.REGISTERED,
+        )
+        .options(selectinload(SessionRegistration.registration).selectinload(Registration.user))
+        .order_by(SessionRegistration.waitlisted_at, SessionRegistration.id)
+    )
+    for row in waiting:
+        if not _session_has_room(session):
+            break
+        row.status, row.waitlisted_at = RegistrationStatus.REGISTERED, None
+        db.session.flush()
+        promoted.append(row)
+        user = row.registration.user
+        if user.active:
+            mail.queue(
+                user.email,
+                "agenda_session_promoted",
+                language=user.language,
+                recipient=user,
+                event=event,
+                session=session,
+                when=format_time(session.starts_at or event.starts_at, user.timezone, locale=user.language or "fr"),
+                timezone=user.timezone,
+                link=mail.external_url("agenda.detail", event_id=event.id),
+            )
+    return promoted
+
+
+def _seat_in_waiting_sessions(registration: Registration) -> None:
+    """Someone just got a seat in the event: their workshop choices, kept
+    waiting meanwhile, become places where there is room (the event's
+    promotion email tells them; the page shows which)."""
+    rows = sorted(_session_rows(registration), key=lambda r: (r.session.position, r.session_id))
+    for row in rows:
+        if row.status == RegistrationStatus.WAITLISTED and _session_has_room(row.session):
+            row.status, row.waitlisted_at = RegistrationStatus.REGISTERED, None
+            db.session.flush()
+
+
+def update_registration(actor, registration: Registration, *, answers: dict[int, str] | None = None,
+                        session_ids: list[int] | None = None, now: datetime | None = None) -> Registration:
+    """Its holder changes their answers and workshops until registration closes."""
+    now = now or utcnow()
+    event = _lock(registration.event)
+    db.session.refresh(registration)
+    if not can_change_registration(actor, registration, now):
+        raise ServiceError(_l("Your registration can no longer be changed."))
+    chosen = _chosen_sessions(event, session_ids) if session_ids is not None else None
+    if answers is not None:
+        _save_answers(registration, _checked_answers(event, answers))
+    if chosen is not None:
+        _set_sessions(event, registration, chosen, now)
+    registration.updated_at = now
+    db.session.flush()
+    return registration
+
+
+def leave_session(actor, registration: Registration, session: EventSession, now: datetime | None = None) -> None:
+    """Leave one workshop (or its waiting list); the place goes to the next person waiting."""
+    now = now or utcnow()
+    event = _lock(registration.event)
+    db.session.refresh(registration)
+    if not can_cancel_registration(actor, registration, now):
+        raise ServiceError(_l("This workshop can no longer be left."))
+    freed = _drop_sessions(registration, {session.id})
+    if not event.is_cancelled and event.starts_at > now:
+        for freed_session in freed:
+            _fill_session(event, freed_session, now)
+
+
+def session_counts(event: Event) -> dict[int, dict[str, int]]:
+    """Places taken and people waiting per workshop, in one query."""
+    rows = db.session.execute(
+        select(SessionRegistration.session_id, SessionRegistration.status, func.count())
+        .join(EventSession, SessionRegistration.session_id == EventSession.id)
+        .where(EventSession.event_id == event.id)
+        .group_by(SessionRegistration.session_id, SessionRegistration.status)
+    )
+    counts: dict[int, dict[str, int]] = {s.id: {"registered": 0, "waitlisted": 0} for s in event.sessions}
+    for session_id, status, n in rows:
+        counts.setdefault(session_id, {"registered": 0, "waitlisted": 0})[str(status)] = n
+    return counts
+
+
+def session_places(registration: Registration | None) -> list[SessionRegistration]:
+    """A registration's workshops (places and waiting), in programme order."""
+    if registration is None:
+        return []
+    return sorted(_session_rows(registration), key=lambda r: (r.session.position, r.session_id))
+
+
+def workshops_by_event(user, event_ids) -> dict[int, list[SessionRegistration]]:
+    """The user's workshops (held or waited for) per event, for lists: one query."""
+    if not event_ids:
+        return {}
+    rows = db.session.scalars(
+        select(SessionRegistration)
+        .join(Registration, SessionRegistration.registration_id == Registration.id)
+        .join(EventSession, SessionRegistration.session_id == EventSession.id)
+        .where(Registration.user_id == user.id, Registration.event_id.in_(list(event_ids)), Registration.status != RegistrationStatus.CANCELLED)
+        .options(selectinload(SessionRegistration.session))
+        .order_by(Registration.event_id, EventSession.position, EventSession.id)
+    )
+    result: dict[int, list[SessionRegistration]] = {}
+    for row in rows:
+        result.setdefault(row.session.event_id, []).append(row)
+    return result

@@ -6,7 +6,7 @@ redirect. Times are typed and shown in the reader's time zone (their
 profile), with Paris time beside when it differs.
 """
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from extranet.agenda import calendars, reminders, services
-from extranet.agenda.forms import EmptyForm, EventForm, MemberForm
-from extranet.agenda.models import Event, EventKind, Registration, RegistrationStatus
+from extranet.agenda.forms import EmptyForm, EventForm, MemberForm, ProgrammeSettingsForm, QuestionForm, SessionForm, answers_from, registration_form
+from extranet.agenda.models import Event, EventKind, EventSession, QuestionKind, Registration, RegistrationQuestion, RegistrationStatus
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
@@ -24,11 +24,14 @@ from extranet.groups.services import all_axes
 from extranet.http import int_arg, page_arg
 from extranet.permissions import (
     can_cancel_registration,
+    can_change_registration,
     can_create_event,
     can_create_event_for,
     can_register_member,
     can_register_members,
     can_edit_event,
+    can_edit_programme,
+    can_edit_registration_questions,
     can_register_for_event,
     can_see_joining_details,
     can_view_event,
@@ -178,6 +181,10 @@ def _detail_page(user, event: Event, now, territory_context: dict) -> str:
         show_joining=can_see_joining_details(user, event, registration),
         can_cancel=registration is not None and can_cancel_registration(user, registration, now),
         form=EmptyForm(),
+        has_form=_has_form(event),
+        can_change=registration is not None and registration.is_active and can_change_registration(user, registration, now),
+        session_counts=services.session_counts(event) if event.sessions else {},
+        my_places=services.session_places(registration) if registration is not None and registration.is_active else [],
         **territory_context,
     )
 
@@ -193,18 +200,79 @@ def _territory_context(user, event: Event, now, member_form: MemberForm | None =
     return {"member_form": form, "territory_registrations": services.territory_registrations(user, event)}
 
 
-@bp.post("/<int:event_id>/register")
+def _has_form(event: Event) -> bool:
+    """Workshops or questions: registering goes through a form instead of one button."""
+    return bool(event.sessions or event.questions)
+
+
+def _registration_form(event: Event, registration: Registration | None = None):
+    data = None
+    if registration is not None and not request.method == "POST":
+        answers = services.answers_of(registration)
+        data = {
+            f"question_{q.id}": answers.get(q.id, "").splitlines() if q.kind == QuestionKind.MULTIPLE else answers.get(q.id) or None
+            for q in event.questions
+        }
+        data["sessions"] = [row.session_id for row in services.session_places(registration)]
+    return registration_form(event, services.option_values, max_sessions=event.max_sessions_per_person, data=data)
+
+
+def _form_values(form, event: Event) -> dict:
+    return {"answers": answers_from(form, event), "session_ids": list(form.sessions.data or []) if event.sessions else []}
+
+
+def _service_error_beside(form, error: ServiceError) -> bool:
+    """Put the service's error beside its field; False when it belongs to no field of the form."""
+    if error.field and error.field in form:
+        form[error.field].errors = list(form[error.field].errors) + [error.message]
+        return True
+    return False
+
+
+def _registration_page(event: Event, form, registration: Registration | None, status: int = 200):
+    return render_template(
+        "agenda/register.html",
+        event=event,
+        form=form,
+        registration=registration,
+        counts=services.session_counts(event),
+    ), status
+
+
+def _flash_workshops(registration: Registration) -> None:
+    if registration.status != RegistrationStatus.REGISTERED:
+        return
+    for row in services.session_places(registration):
+        if row.status == RegistrationStatus.WAITLISTED:
+            flash(_("The workshop “%(title)s” is full: you are on its waiting list. You will get an email if a place becomes free.",
+                    title=row.session.title), "info")
+
+
+@bp.route("/<int:event_id>/register", methods=["GET", "POST"])
 def register(event_id):
     event = _event(event_id)
     user = _actor()
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
+    if not _has_form(event):
+        if request.method == "GET":
+            return redirect(url_for("agenda.detail", event_id=event.id))
+        if not EmptyForm().validate_on_submit():
+            abort(400)
     require(can_register_for_event(user, event, utcnow()))
+    values = {}
+    if _has_form(event):
+        current = services.registration_of(user, event)
+        if current is not None and current.is_active:
+            return redirect(url_for("agenda.edit_registration", event_id=event.id))
+        form = _registration_form(event)
+        if not form.validate_on_submit():
+            return _registration_page(event, form, None, 400 if form.is_submitted() else 200)
+        values = _form_values(form, event)
     try:
-        registration = services.register(user, event)
+        registration = services.register(user, event, **values)
     except ServiceError as error:
         db.session.rollback()
+        if values and _service_error_beside(form, error):
+            return _registration_page(event, form, None, 400)
         flash(str(error.message), "error")
         return redirect(url_for("agenda.detail", event_id=event.id))
     db.session.commit()
@@ -212,6 +280,50 @@ def register(event_id):
         flash(_("You are registered."), "success")
     else:
         flash(_("The event is full: you are on the waiting list. You will get an email if a seat becomes free."), "info")
+    _flash_workshops(registration)
+    return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+@bp.route("/<int:event_id>/registration", methods=["GET", "POST"])
+def edit_registration(event_id):
+    """“Modifier mon inscription”: answers and workshops, until registration closes."""
+    event = _event(event_id)
+    user = _actor()
+    registration = services.registration_of(user, event)
+    if registration is None or not registration.is_active:
+        abort(404)
+    require(can_change_registration(user, registration, utcnow()))
+    form = _registration_form(event, registration)
+    if form.validate_on_submit():
+        try:
+            services.update_registration(user, registration, **_form_values(form, event))
+        except ServiceError as error:
+            db.session.rollback()
+            if not _service_error_beside(form, error):
+                flash(str(error.message), "error")
+                return redirect(url_for("agenda.detail", event_id=event.id))
+        else:
+            db.session.commit()
+            flash(_("Your registration is saved."), "success")
+            _flash_workshops(registration)
+            return redirect(url_for("agenda.detail", event_id=event.id))
+    return _registration_page(event, form, registration, 400 if form.is_submitted() else 200)
+
+
+@bp.post("/<int:event_id>/workshops/<int:session_id>/leave")
+def leave_workshop(event_id, session_id):
+    event = _event(event_id)
+    user = _actor()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    workshop = _workshop(event, session_id)
+    registration = services.registration_of(user, event)
+    if registration is None or not registration.is_active:
+        abort(404)
+    require(can_cancel_registration(user, registration, utcnow()))
+    services.leave_session(user, registration, workshop)
+    db.session.commit()
+    flash(_("You left the workshop “%(title)s”.", title=workshop.title), "success")
     return redirect(url_for("agenda.detail", event_id=event.id))
 
 
@@ -275,6 +387,201 @@ def cancel_member_registration(registration_id):
     db.session.commit()
     flash(_("The registration of %(name)s is cancelled.", name=name), "success")
     return redirect(url_for("agenda.detail", event_id=event.id))
+
+
+@bp.app_template_global()
+def my_workshops(events) -> dict:
+    """The reader's workshops (held or waited for) per event of a list, in one
+    query per list: kept for the request, as each event of the list asks."""
+    ids = tuple(e.id for e in events)
+    cache = g.setdefault("agenda_my_workshops", {})
+    if ids not in cache:
+        cache[ids] = services.workshops_by_event(_actor(), ids)
+    return cache[ids]
+
+
+# --- The programme (workshops) and the registration questions -----------------------------------
+
+
+def _workshop(event: Event, session_id: int) -> EventSession:
+    workshop = db.session.get(EventSession, session_id)
+    if workshop is None or workshop.event_id != event.id:
+        abort(404)
+    return workshop
+
+
+def _question(event: Event, question_id: int) -> RegistrationQuestion:
+    question = db.session.get(RegistrationQuestion, question_id)
+    if question is None or question.event_id != event.id:
+        abort(404)
+    return question
+
+
+def _programme_page(event: Event, session_form=None, settings_form=None, status=200):
+    if settings_form is None:
+        settings_form = ProgrammeSettingsForm()
+        settings_form.max_sessions_per_person.data = event.max_sessions_per_person
+    return render_template(
+        "agenda/programme.html",
+        event=event,
+        form=session_form or SessionForm(),
+        settings_form=settings_form,
+        counts=services.session_counts(event),
+        delete_form=EmptyForm(),
+    ), status
+
+
+def _save_workshop(event: Event, form: SessionForm, workshop: EventSession | None):
+    """Validate and save; a redirect when saved, else None (errors are beside the fields)."""
+    user = _actor()
+    values = {
+        "title": form.title.data,
+        "description": form.description.data or "",
+        "capacity": form.capacity.data,
+        "position": form.position.data,
+    }
+    for name in ("starts_at", "ends_at"):
+        local = getattr(form, name).data
+        values[name] = services.to_utc(local, user.timezone) if local else None
+    errors = services.validate_session(event, values)
+    for field, message in errors:
+        form[field].errors = list(form[field].errors) + [message]
+    if errors:
+        return None
+    try:
+        services.save_session(user, event, workshop, **values)
+    except ServiceError as error:
+        db.session.rollback()
+        if error.field is None:
+            abort(403)
+        form[error.field].errors = list(form[error.field].errors) + [error.message]
+        return None
+    db.session.commit()
+    flash(_("The workshop is saved.") if workshop else _("The workshop is added to the programme."), "success")
+    return redirect(url_for("agenda.programme", event_id=event.id))
+
+
+@bp.route("/<int:event_id>/programme", methods=["GET", "POST"])
+def programme(event_id):
+    """The workshops of the event: list, add one, how many one person may choose."""
+    event = _event(event_id)
+    require(can_edit_programme(_actor(), event))
+    form = SessionForm()
+    if form.validate_on_submit():
+        saved = _save_workshop(event, form, None)
+        if saved is not None:
+            return saved
+    return _programme_page(event, form, status=400 if form.is_submitted() else 200)
+
+
+@bp.post("/<int:event_id>/programme/settings")
+def programme_settings(event_id):
+    event = _event(event_id)
+    require(can_edit_programme(_actor(), event))
+    form = ProgrammeSettingsForm()
+    if not form.validate_on_submit():
+        return _programme_page(event, settings_form=form, status=400)
+    services.set_max_sessions(_actor(), event, form.max_sessions_per_person.data)
+    db.session.commit()
+    flash(_("The number of workshops per person is saved."), "success")
+    return redirect(url_for("agenda.programme", event_id=event.id))
+
+
+@bp.route("/<int:event_id>/programme/<int:session_id>", methods=["GET", "POST"])
+def edit_workshop(event_id, session_id):
+    event = _event(event_id)
+    user = _actor()
+    require(can_edit_programme(user, event))
+    workshop = _workshop(event, session_id)
+    form = SessionForm(obj=workshop if request.method != "POST" else None)
+    if request.method != "POST":
+        for name in ("starts_at", "ends_at"):
+            value = getattr(workshop, name)
+            getattr(form, name).data = services.to_local(value, user.timezone) if value else None
+    if form.validate_on_submit():
+        saved = _save_workshop(event, form, workshop)
+        if saved is not None:
+            return saved
+    return render_template("agenda/programme.html", event=event, form=form, workshop=workshop), 400 if form.is_submitted() else 200
+
+
+@bp.post("/<int:event_id>/programme/<int:session_id>/delete")
+def delete_workshop(event_id, session_id):
+    event = _event(event_id)
+    require(can_edit_programme(_actor(), event))
+    workshop = _workshop(event, session_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    title = workshop.title
+    services.delete_session(_actor(), event, workshop)
+    db.session.commit()
+    flash(_("The workshop “%(title)s” is deleted.", title=title), "success")
+    return redirect(url_for("agenda.programme", event_id=event.id))
+
+
+def _questions_page(event: Event, form=None, status=200):
+    return render_template("agenda/questions.html", event=event, form=form or QuestionForm(), delete_form=EmptyForm()), status
+
+
+def _save_question(event: Event, form: QuestionForm, question: RegistrationQuestion | None):
+    values = {
+        "kind": form.kind.data,
+        "label": form.label.data,
+        "help_text": form.help_text.data or "",
+        "required": bool(form.required.data),
+        "options": form.options.data or "",
+        "position": form.position.data,
+    }
+    try:
+        services.save_question(_actor(), event, question, **values)
+    except ServiceError as error:
+        db.session.rollback()
+        if error.field is None:
+            abort(403)
+        form[error.field].errors = list(form[error.field].errors) + [error.message]
+        return None
+    db.session.commit()
+    flash(_("The question is saved.") if question else _("The question is added to the registration form."), "success")
+    return redirect(url_for("agenda.questions", event_id=event.id))
+
+
+@bp.route("/<int:event_id>/questions", methods=["GET", "POST"])
+def questions(event_id):
+    """The questions of the registration form: list, add one."""
+    event = _event(event_id)
+    require(can_edit_registration_questions(_actor(), event))
+    form = QuestionForm()
+    if form.validate_on_submit():
+        saved = _save_question(event, form, None)
+        if saved is not None:
+            return saved
+    return _questions_page(event, form, 400 if form.is_submitted() else 200)
+
+
+@bp.route("/<int:event_id>/questions/<int:question_id>", methods=["GET", "POST"])
+def edit_question(event_id, question_id):
+    event = _event(event_id)
+    require(can_edit_registration_questions(_actor(), event))
+    question = _question(event, question_id)
+    form = QuestionForm(obj=question if request.method != "POST" else None)
+    if form.validate_on_submit():
+        saved = _save_question(event, form, question)
+        if saved is not None:
+            return saved
+    return render_template("agenda/questions.html", event=event, form=form, question=question), 400 if form.is_submitted() else 200
+
+
+@bp.post("/<int:event_id>/questions/<int:question_id>/delete")
+def delete_question(event_id, question_id):
+    event = _event(event_id)
+    require(can_edit_registration_questions(_actor(), event))
+    question = _question(event, question_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.delete_question(_actor(), event, question)
+    db.session.commit()
+    flash(_("The question is deleted."), "success")
+    return redirect(url_for("agenda.questions", event_id=event.id))
 
 
 @bp.app_template_global()
