@@ -169,6 +169,18 @@ def test_waiting_for_the_event_keeps_workshop_choices_waiting_until_promoted(app
     assert places(app, a.id) == {waiting.id: "registered"} and places(app, b.id) == {waiting.id: "registered"}
 
 
+def test_the_form_says_when_the_event_is_full_and_choices_wait_with_the_person(client, app, as_, make_user, club):
+    event, a, _b = club(capacity=1, a_places=5)
+    register(app, event, make_user("member"), [])
+    user = as_("member")
+    form = text_of(client.get(f"/agenda/{event.id}/register"))
+    assert "The event is full: you will join its waiting list" in form and "Join the waiting list" in form
+    response = client.post(f"/agenda/{event.id}/register", data={"sessions": [str(a.id)]}, follow_redirects=True)
+    assert "The event is full: you are on the waiting list." in text_of(response)
+    assert "Atelier A — prévention des expulsions — on its waiting list" in text_of(response)
+    assert places(app, a.id) == {user.id: "waitlisted"}
+
+
 def test_at_most_the_number_of_workshops_allowed(client, app, as_, club, make_event):
     event, a, b = club()
     with app.app_context():

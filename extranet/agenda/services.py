@@ -496,6 +496,7 @@ def save_question(actor, event: Event, question: RegistrationQuestion | None = N
 def delete_question(actor, event: Event, question: RegistrationQuestion) -> None:
     if not can_edit_registration_questions(actor, event):
         raise ServiceError("forbidden")
+    _lock(event)  # no registration saves an answer to it meanwhile
     for answer in db.session.scalars(select(RegistrationAnswer).where(RegistrationAnswer.question_id == question.id)):
         db.session.delete(answer)
     db.session.delete(question)

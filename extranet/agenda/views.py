@@ -236,6 +236,7 @@ def _registration_page(event: Event, form, registration: Registration | None, st
         form=form,
         registration=registration,
         counts=services.session_counts(event),
+        event_full=registration is None and event.capacity is not None and services.seat_counts(event)["registered"] >= event.capacity,
     ), status
 
 
@@ -357,6 +358,9 @@ def register_member(event_id):
         member = db.session.get(User, form.member.data)
         require(can_register_member(user, event, member, now))
         try:
+            # No answers nor workshops here, required questions included: they
+            # are the member's to give, and the member may change the
+            # registration afterwards until the deadline.
             registration = services.register(user, event, member)
         except ServiceError as error:
             db.session.rollback()
