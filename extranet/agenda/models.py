@@ -300,3 +300,6 @@ class EventMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+from extranet.agenda import search  # noqa: E402, F401  (registers events with the search index)

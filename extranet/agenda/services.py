@@ -175,6 +175,34 @@ def events_query(user, *, past: bool = False, kind: EventKind | None = None, min
     return query
 
 
+def with_axis(query, axis_id: int | None):
+    """Only the events linked to this axis of the plan (None: every event)."""
+    if axis_id is None:
+        return query
+    return query.where(Event.axes.any(Axis.id == axis_id))
+
+
+def events_between(user, start: datetime, end: datetime, *, axis_id: int | None = None, **filters):
+    """The events the user may see that overlap [start, end) (naive UTC),
+    soonest first, in one statement whatever their number (and one more for
+    their groups). ``filters``: those of :func:`events_query`."""
+    return with_axis(events_query(user, now=start, **filters), axis_id).where(Event.starts_at < end)
+
+
+def next_registrations(user, limit: int = 5, now: datetime | None = None) -> list[tuple[Registration, Event]]:
+    """The user's seats and waiting places for events not over yet, soonest first, in one statement."""
+    now = now or utcnow()
+    return list(
+        db.session.execute(
+            select(Registration, Event)
+            .join(Event, Registration.event_id == Event.id)
+            .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.CANCELLED, Event.ends_at > now, _visible_to(user))
+            .order_by(Event.starts_at, Event.id)
+            .limit(limit)
+        )
+    )
+
+
 def registrations_of(user, event_ids) -> dict[int, Registration]:
     if not event_ids:
         return {}

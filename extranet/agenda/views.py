@@ -14,6 +14,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from extranet.agenda import calendars, reminders, services
+from extranet.agenda import month as month_grid
 from extranet.agenda.forms import EmptyForm, EventForm, MemberForm, ProgrammeSettingsForm, QuestionForm, SessionForm, answers_from, registration_form
 from extranet.agenda.models import Event, EventKind, EventSession, QuestionKind, Registration, RegistrationQuestion, RegistrationStatus
 from extranet.auth.models import User
@@ -70,24 +71,62 @@ def _event(event_id: int) -> Event:
 # --- Lists ----------------------------------------------------------------------------------
 
 
+def _filters() -> dict:
+    """The filters of the list and the month view, each checked: an odd value filters nothing."""
+    kind = request.args.get("kind")
+    axes = all_axes()
+    axis_id = int_arg("axis")
+    group_id = int_arg("group")
+    axes_by_priority = []
+    for axis in axes:
+        if not axes_by_priority or axes_by_priority[-1][0] != axis.priority:
+            axes_by_priority.append((axis.priority, []))
+        axes_by_priority[-1][1].append(axis)
+    return {
+        "kind": EventKind(kind) if kind in {k.value for k in EventKind} else None,
+        "axis": next((a for a in axes if a.id == axis_id), None),
+        "group": db.session.get(Group, group_id) if group_id else None,
+        "mine": request.args.get("mine") == "1",
+        "kinds": list(EventKind),
+        "axes_by_priority": axes_by_priority,
+    }
+
+
+def _query_filters(filters: dict) -> dict:
+    return {
+        "kind": filters["kind"],
+        "mine": filters["mine"],
+        "group_id": filters["group"].id if filters["group"] else None,
+        "axis_id": filters["axis"].id if filters["axis"] else None,
+    }
+
+
+def _filter_args(filters: dict) -> dict:
+    """The filters as query parameters, for links that keep them."""
+    args = {
+        "kind": filters["kind"].value if filters["kind"] else None,
+        "axis": filters["axis"].id if filters["axis"] else None,
+        "group": filters["group"].id if filters["group"] else None,
+        "mine": 1 if filters["mine"] else None,
+    }
+    return {name: value for name, value in args.items() if value is not None}
+
+
 @bp.route("/")
 def index():
     user = _actor()
     past = request.args.get("when") == "past"
-    kind = request.args.get("kind")
-    kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
-    mine = request.args.get("mine") == "1"
-    group = db.session.get(Group, int_arg("group")) if int_arg("group") else None
-    query = services.events_query(user, past=past, kind=kind, mine=mine, group_id=group.id if group else None)
+    filters = _filters()
+    query_filters = _query_filters(filters)
+    axis_id = query_filters.pop("axis_id")
+    query = services.with_axis(services.events_query(user, past=past, **query_filters), axis_id)
     page = db.paginate(query, page=page_arg(), per_page=services.EVENTS_PER_PAGE, error_out=False)
     return render_template(
         "agenda/index.html",
         page=page,
         past=past,
-        kind=kind,
-        mine=mine,
-        group=group,
-        kinds=list(EventKind),
+        filter_args=_filter_args(filters),
+        **filters,
         mine_by_event=services.registrations_of(user, [e.id for e in page.items]),
         can_create=can_create_event(user),
         feed=calendars.feed_of(user),
@@ -95,6 +134,37 @@ def index():
         feed_url=_feed_url(session.pop(FEED_TOKEN_KEY, None)),
         feed_form=EmptyForm(),
     )
+
+
+@bp.route("/month")
+def month():
+    """The month view: ``?month=YYYY-MM``, the current month by default, days in the reader's time zone."""
+    user = _actor()
+    zone = user.timezone
+    today = services.to_local(utcnow(), zone).date()
+    requested = request.args.get("month", "").strip()
+    first = month_grid.parse_month(requested) if requested else today.replace(day=1)
+    invalid = first is None
+    if invalid:
+        first = today.replace(day=1)
+    filters = _filters()
+    start, end = month_grid.utc_range(first, zone)
+    events = list(db.session.scalars(services.events_between(user, start, end, **_query_filters(filters))))
+    previous, following = month_grid.shift(first, -1), month_grid.shift(first, 1)
+    return render_template(
+        "agenda/month.html",
+        first=first,
+        weeks=month_grid.weeks(first, zone, today, events),
+        event_count=len(events),
+        previous=previous,
+        following=following,
+        current=today.replace(day=1),
+        invalid_month=invalid,
+        filter_args=_filter_args(filters),
+        **filters,
+        mine_by_event=services.registrations_of(user, [e.id for e in events]),
+        can_create=can_create_event(user),
+    ), 400 if invalid else 200
 
 
 # --- Calendars (iCalendar) --------------------------------------------------------------------

@@ -17,11 +17,29 @@ UPCOMING_SECTIONS = {
 }
 
 
+# How many of their next events, and of the next Amicalls, the home page shows.
+HOME_EVENTS = 5
+
+
 @bp.route("/")
 def index():
+    from extranet.agenda import services as agenda
+    from extranet.agenda.models import Event, EventKind, EventStatus
     from extranet.toolbox.services import latest_documents
 
-    return render_template("home/index.html", latest_documents=latest_documents(current_user))
+    user = current_user._get_current_object()
+    amicalls = list(
+        db.session.scalars(
+            agenda.events_query(user, kind=EventKind.AMICALL).where(Event.status == EventStatus.SCHEDULED).limit(HOME_EVENTS)
+        )
+    )
+    return render_template(
+        "home/index.html",
+        latest_documents=latest_documents(user),
+        my_next_events=agenda.next_registrations(user, HOME_EVENTS),
+        next_amicalls=amicalls,
+        amicall_registrations=agenda.registrations_of(user, [e.id for e in amicalls]),
+    )
 
 
 @bp.route("/coming-soon/<section>")

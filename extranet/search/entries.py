@@ -53,8 +53,8 @@ class SearchEntry:
 
 # model class -> (key of an instance, instance -> entry or None when it must leave the index)
 _registry: dict[type, tuple[Callable[[object], str], Callable[[object], SearchEntry | None], Callable[[], Iterable]]] = {}
-# model class -> instance -> the registered objects whose entry it changes
-_dependents: dict[type, Callable[[object], Iterable[object]]] = {}
+# model class -> [instance -> the registered objects whose entry it changes], one per feature
+_dependents: dict[type, list[Callable[[object], Iterable[object]]]] = {}
 
 
 # kind -> {"label": lazy string, "type_labels": {type value: lazy string}}, for the results page
@@ -74,8 +74,10 @@ def register(model: type, *, key: Callable[[object], str], to_entry: Callable[[o
 
 def register_dependent(model: type, parents: Callable[[object], Iterable[object]]) -> None:
     """A change to an instance of ``model`` changes the entries of ``parents(instance)``
-    (a new version changes its document's entry)."""
-    _dependents[model] = parents
+    (a new version changes its document's entry). Several features may each
+    register theirs for one model (a group's discussions and its events)."""
+    if parents not in _dependents.setdefault(model, []):
+        _dependents[model].append(parents)
 
 
 def _registered(obj) -> tuple | None:
@@ -110,9 +112,10 @@ def _collect(session, flush_context):
     deleted = set(session.deleted)
     changed = list(session.new) + list(session.dirty) + list(deleted)
     for obj in list(changed):
-        parents = next((p for m, p in _dependents.items() if isinstance(obj, m)), None)
-        if parents is not None:
-            changed.extend(p for p in parents(obj) if p is not None)
+        for model, all_parents in _dependents.items():
+            if isinstance(obj, model):
+                for parents in all_parents:
+                    changed.extend(p for p in parents(obj) if p is not None)
     for obj in changed:
         spec = _registered(obj)
         if spec is None:
