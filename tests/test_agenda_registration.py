@@ -350,16 +350,21 @@ def test_an_organiser_builds_the_programme_in_their_time_zone(client, app, as_, 
         assert [s.title for s in db.session.scalars(select(EventSession))] == ["Atelier accompagnement"]
 
 
-def test_more_places_in_a_workshop_let_its_waiting_people_in(client, app, as_, make_user, club, mailbox):
-    event, a, _b = club(a_places=1)
-    first, second = make_user("member"), make_user("member", email="second@example.org", language="en")
-    register(app, event, first, [a.id])
-    register(app, event, second, [a.id])
+def test_more_places_in_a_workshop_let_its_waiting_people_in_and_fewer_than_taken_are_refused(client, app, as_, make_user, club, mailbox):
+    event, a, _b = club(a_places=2)
+    first, second = make_user("member"), make_user("member")
+    third = make_user("member", email="third@example.org", language="en")
+    for user in (first, second, third):
+        register(app, event, user, [a.id])
     mailbox.clear()
     as_("admin")
-    client.post(f"/agenda/{event.id}/programme/{a.id}", data={"title": a.title, "capacity": "2", "position": str(a.position)})
-    assert places(app, a.id) == {first.id: "registered", second.id: "registered"}
-    assert [m["To"] for m in mailbox.messages] == ["second@example.org"]
+    # Fewer places than people holding one: refused beside the field, nobody loses their place.
+    response = client.post(f"/agenda/{event.id}/programme/{a.id}", data={"title": a.title, "capacity": "1", "position": str(a.position)})
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "capacity") == ["2 people hold a place in this workshop: enter at least 2."]
+    client.post(f"/agenda/{event.id}/programme/{a.id}", data={"title": a.title, "capacity": "3", "position": str(a.position)})
+    assert places(app, a.id) == {first.id: "registered", second.id: "registered", third.id: "registered"}
+    assert [m["To"] for m in mailbox.messages] == ["third@example.org"]
 
 
 def test_an_organiser_manages_the_questions(client, app, as_, make_event):

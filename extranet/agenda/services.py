@@ -459,6 +459,12 @@ def save_session(actor, event: Event, session: EventSession | None = None, now: 
     if errors:
         raise ServiceError(errors[0][1], field=errors[0][0])
     event = _lock(event)
+    if session is not None and values.get("capacity") is not None:
+        taken = _session_taken(session)
+        if values["capacity"] < taken:
+            # Nobody loses a place they were given: the organiser frees places first.
+            raise ServiceError(ngettext("%(num)s person holds a place in this workshop: enter at least %(num)s.",
+                                        "%(num)s people hold a place in this workshop: enter at least %(num)s.", taken), field="capacity")
     if values.get("position") is None:
         values["position"] = session.position if session is not None else _next_position(EventSession, event)
     if session is None:
@@ -584,15 +590,16 @@ def _chosen_sessions(event: Event, session_ids) -> list[EventSession]:
     return sessions
 
 
-def _session_has_room(session: EventSession) -> bool:
-    if session.capacity is None:
-        return True
-    taken = db.session.scalar(
+def _session_taken(session: EventSession) -> int:
+    return db.session.scalar(
         select(func.count()).select_from(SessionRegistration).where(
             SessionRegistration.session_id == session.id, SessionRegistration.status == RegistrationStatus.REGISTERED
         )
     )
-    return taken < session.capacity
+
+
+def _session_has_room(session: EventSession) -> bool:
+    return session.capacity is None or _session_taken(session) < session.capacity
 
 
 def _session_rows(registration: Registration) -> list[SessionRegistration]:
