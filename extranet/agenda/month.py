@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from extranet.agenda.services import to_local, to_utc
+from extranet.agenda.services import PARIS, to_local, to_utc
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
@@ -52,6 +52,8 @@ def utc_range(first: date, zone: str) -> tuple[datetime, datetime]:
 class Entry:
     event: object
     starts_here: bool  # False on the following days of an event over several days
+    time: str = ""  # the start, in the reader's zone
+    paris_time: str | None = None  # the start in Paris, when it differs
 
 
 @dataclass
@@ -72,11 +74,14 @@ def weeks(first: date, zone: str, today: date, events) -> list[list[Day]]:
     for event in events:
         local_start = to_local(event.starts_at, zone)
         local_end = to_local(event.ends_at, zone)
+        paris_start = to_local(event.starts_at, PARIS)
+        time_shown = local_start.strftime("%H:%M")
+        paris_time = paris_start.strftime("%H:%M") if paris_start != local_start else None
         # An event ending at midnight does not spill onto the next day.
         end_day = (local_end - timedelta(microseconds=1)).date() if local_end > local_start else local_start.date()
         day = max(local_start.date(), start)
         while day <= min(end_day, last):
-            days[day].entries.append(Entry(event, day == local_start.date()))
+            days[day].entries.append(Entry(event, day == local_start.date(), time_shown, paris_time))
             day += timedelta(days=1)
     ordered = list(days.values())
     return [ordered[i:i + 7] for i in range(0, len(ordered), 7)]
