@@ -52,15 +52,18 @@ def add_questions(app, event):
     with app.app_context():
         diet = RegistrationQuestion(event_id=event.id, kind=QuestionKind.TEXT, label="Régime alimentaire", position=2)
         mode = RegistrationQuestion(event_id=event.id, kind=QuestionKind.MULTIPLE, label="Thèmes", options="Jeunes\nSortants de prison", position=1)
+        attendance = RegistrationQuestion(event_id=event.id, kind=QuestionKind.ATTENDANCE, label="Participation", position=3)
         first = EventSession(event_id=event.id, title="Atelier prévention des expulsions", position=1)
         second = EventSession(event_id=event.id, title="Atelier logement des jeunes", position=2, capacity=1)
-        db.session.add_all([diet, mode, first, second])
+        db.session.add_all([diet, mode, attendance, first, second])
         db.session.commit()
-        return {"diet": diet.id, "themes": mode.id, "first": first.id, "second": second.id}
+        return {"diet": diet.id, "themes": mode.id, "attendance": attendance.id, "first": first.id, "second": second.id}
 
 
-def answer(app, registration_id, ids, *, diet="", themes="", workshops=()):
+def answer(app, registration_id, ids, *, diet="", themes="", attendance="", workshops=()):
     with app.app_context():
+        if attendance:
+            db.session.add(RegistrationAnswer(registration_id=registration_id, question_id=ids["attendance"], value=attendance))
         if diet:
             db.session.add(RegistrationAnswer(registration_id=registration_id, question_id=ids["diet"], value=diet))
         if themes:
@@ -157,7 +160,8 @@ def test_registered_people_and_the_waiting_list_with_answers_and_workshops(clien
     c = add_registration(app, event, chloe, "waitlisted", minutes_ago=20)
     add_registration(app, event, david, "waitlisted", minutes_ago=30)
     add_registration(app, event, gone, "cancelled")
-    answer(app, a, ids, diet="Sans gluten", themes="Jeunes\nSortants de prison", workshops=[("first", "registered"), ("second", "waitlisted")])
+    answer(app, a, ids, diet="Sans gluten", themes="Jeunes\nSortants de prison", attendance="in_person",
+           workshops=[("first", "registered"), ("second", "waitlisted")])
     answer(app, c, ids, diet="Végétarien")
     as_("admin")
     html = text_of(client.get(f"/agenda/{event.id}/registrants"))
@@ -166,7 +170,7 @@ def test_registered_people_and_the_waiting_list_with_answers_and_workshops(clien
     assert html.index("Alice Martin") < html.index("Bruno Petit")
     assert "CCAS de Lyon" in html and "alice@example.org" in html and "Lyon" in html
     assert "Coralie Coordinatrice" in html and "Self" in html
-    assert "Sans gluten" in html and "Jeunes, Sortants de prison" in html
+    assert "Sans gluten" in html and "Jeunes, Sortants de prison" in html and "In person" in html and "in_person" not in html
     assert "Atelier prévention des expulsions" in html and "Atelier logement des jeunes (waiting list)" in html
     assert "Chloé Durand" not in html and "Ernest Parti" not in html
     waiting = text_of(client.get(f"/agenda/{event.id}/registrants?status=waitlisted"))
@@ -227,13 +231,13 @@ def exported_event(app, make_user, make_event):
     a = add_registration(app, event, alice, registered_by=coordinator, minutes_ago=90, checked_in=True)
     e = add_registration(app, event, evil, minutes_ago=60)
     add_registration(app, event, waiting, "waitlisted", minutes_ago=30)
-    answer(app, a, ids, diet="Sans gluten; sans lactose", themes="Jeunes\nSortants de prison", workshops=[("first", "registered"), ("second", "waitlisted")])
+    answer(app, a, ids, diet="Sans gluten; sans lactose", themes="Jeunes\nSortants de prison", attendance="remote", workshops=[("first", "registered"), ("second", "waitlisted")])
     answer(app, e, ids, diet="-1")
     return event
 
 
 HEADER = ["Status", "Position on the waiting list", "Name", "Organisation", "Territory", "Email", "Registered by",
-          "Registration date", "Present", "Thèmes", "Régime alimentaire", "Workshops"]
+          "Registration date", "Present", "Thèmes", "Régime alimentaire", "Participation", "Workshops"]
 
 
 def _check_export(rows, quote):
@@ -246,6 +250,7 @@ def _check_export(rows, quote):
     assert alice["Registered by"] == "Coralie Coordinatrice"
     assert alice["Present"] != "" and alice["Registration date"][:2] == "20"
     assert alice["Thèmes"] == "Jeunes, Sortants de prison" and alice["Régime alimentaire"] == "Sans gluten; sans lactose"
+    assert alice["Participation"] == "Remote" and by_email["evil@example.org"]["Participation"] == ""
     assert alice["Workshops"] == "Atelier prévention des expulsions, Atelier logement des jeunes (waiting list)"
     evil = by_email["evil@example.org"]
     assert evil["Registered by"] == "Self" and evil["Present"] == ""
@@ -422,7 +427,7 @@ def test_cancelling_tells_everyone_and_calendars(client, app, as_, make_user, lo
     assert set(mails) == {"reg@example.org", "wait@example.org"}
     assert mails["reg@example.org"]["Subject"] == "Cancelled: “Club de printemps”"
     assert "La salle n'est plus disponible." in mailbox.body(mails["reg@example.org"]) and "Indian/Reunion" in mailbox.body(mails["reg@example.org"])
-    assert mails["wait@example.org"]["Subject"] == "Annulé : « Club de printemps »"
+    assert mails["wait@example.org"]["Subject"] == "Annulé\u00a0: «\u00a0Club de printemps\u00a0»"
     # Once cancelled: no second cancellation, no registration, and calendars get STATUS:CANCELLED.
     response = client.post(f"/agenda/{event.id}/cancel", data={}, follow_redirects=True)
     assert "This event is already cancelled." in text_of(response)
@@ -475,7 +480,7 @@ def test_moving_an_event_emails_the_new_time_in_each_persons_zone(client, app, a
     mails = {m["To"]: m for m in mailbox.messages}
     assert set(mails) == {"reunion@example.org", "wait@example.org"}
     body = mailbox.body(mails["reunion@example.org"])
-    assert mails["reunion@example.org"]["Subject"] == "Modifié : « Amicall accompagnement social »"
+    assert mails["reunion@example.org"]["Subject"] == "Modifié\u00a0: «\u00a0Amicall accompagnement social\u00a0»"
     # 14:00 UTC is 18:00 in La Réunion (UTC+4); it was 16:00 there.
     assert "12 mai 2031, 18:00" in body and "12 mai 2031, 20:00" in body and "Indian/Reunion" in body
     assert "12 mai 2031, 16:00" in body

@@ -157,8 +157,8 @@ def all_registrants(event: Event) -> list[Registrant]:
 
 
 def format_answer(question: RegistrationQuestion, value: str | None) -> str:
-    """Several choices are stored one a line; a cell shows them on one."""
-    return ", ".join(line.strip() for line in (value or "").splitlines() if line.strip())
+    """As the registration form shows it: the attendance mode's label, several choices on one line."""
+    return _services().format_answer(question, value)
 
 
 def workshops_text(row: Registrant) -> str:
