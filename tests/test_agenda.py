@@ -144,7 +144,8 @@ def test_unknown_event_is_a_404(client, as_):
     as_("member")
     assert client.get("/agenda/999999").status_code == 404
     assert client.get("/agenda/99999999999").status_code == 404
-    assert client.get("/agenda/1/register").status_code == 405
+    assert client.get("/agenda/999999/register").status_code == 404
+    assert client.post("/agenda/999999/register").status_code == 404
 
 
 # --- Time zones ---------------------------------------------------------------------------
@@ -215,7 +216,10 @@ def test_register_see_joining_details_and_cancel(client, app, as_, make_event):
     as_("member")
     html = text_of(client.get(f"/agenda/{event.id}"))
     assert "01 23 45 67 89" not in html and "The joining details are shown to registered people." in html
-    assert client.get(f"/agenda/{event.id}/register").status_code == 405
+    # Without questions nor workshops there is no form to show: a GET leads back to the event, registering nobody.
+    response = client.get(f"/agenda/{event.id}/register")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/agenda/{event.id}")
+    assert "You are registered." not in text_of(client.get(f"/agenda/{event.id}"))
     response = client.post(f"/agenda/{event.id}/register", follow_redirects=True)
     assert "You are registered." in text_of(response)
     assert "01 23 45 67 89" in text_of(response)
