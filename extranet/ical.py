@@ -189,22 +189,20 @@ def fold(line: str) -> str:
     """Splits a content line so that no physical line exceeds 75 octets,
     never inside a UTF-8 sequence (an accented letter cut in two is mojibake
     in every client)."""
-    if len(line.encode("utf-8")) <= _MAX_OCTETS:
+    data = line.encode("utf-8")
+    if len(data) <= _MAX_OCTETS:
         return line
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = _MAX_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size = [], 0
-            limit = _MAX_OCTETS - 1  # the leading space counts
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n ".join(parts)
+    # Cut the bytes, not the characters: a feed folds thousands of lines.
+    parts: list[bytes] = []
+    start, limit = 0, _MAX_OCTETS
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # a continuation byte: step back to the character's start
+            cut -= 1
+        parts.append(data[start:cut])
+        start, limit = cut, _MAX_OCTETS - 1  # the leading space counts
+    parts.append(data[start:])
+    return b"\r\n ".join(parts).decode("utf-8")
 
 
 # --- VTIMEZONE ---------------------------------------------------------------
