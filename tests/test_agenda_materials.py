@@ -289,3 +289,13 @@ def test_the_archive_is_paginated(app, client, as_, make_event):
     assert "Amicall numéro 00" in first and "Amicall numéro 20" not in first
     second = text_of(client.get("/agenda/archive?page=2"))
     assert "Amicall numéro 20" in second and "Amicall numéro 00" not in second
+
+
+@pytest.mark.parametrize("document_id", ["3000000000", "99999999999999999999999", "0", "-4"])
+def test_a_document_number_no_database_holds_is_refused_not_a_crash(app, client, as_, make_event, document_id):
+    event = make_event("Amicall passé", starts_in=PAST)
+    as_("admin")
+    response = save(client, event, [document_id], "https://video.example.org/1")
+    assert response.status_code == 400
+    assert "Choose documents from the list." in text_of(response)
+    assert stored(app, event)[:2] == ([], "")

@@ -27,6 +27,7 @@ from extranet.agenda.services import _visible_to
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
+from extranet.http import MAX_INT
 from extranet.permissions import can_organise_event, can_view_document, can_view_event
 from extranet.plan.models import Axis
 from extranet.timeutil import utcnow
@@ -66,13 +67,19 @@ def visible_documents(user, event: Event) -> list[Document]:
     return [document for document in event.documents if can_view_document(user, document)]
 
 
+def _storable_ids(ids) -> list[int]:
+    """The ids a database column can hold: a larger number (typed into the
+    form) would make the query itself fail instead of finding nothing."""
+    return [i for i in ids if isinstance(i, int) and 0 < i <= MAX_INT]
+
+
 def document_choices(actor, event: Event, search: str = "", also_ids=()) -> list[Document]:
     """What the organiser may attach: the documents attached already that they
     may open, those of ``also_ids`` (ticked after an earlier search) that they
     may open, then the latest documents they may open (matching ``search`` in
     the title), at most CHOICES_LIMIT of them."""
     attached = visible_documents(actor, event)
-    also = [i for i in also_ids if isinstance(i, int)][:CHOICES_LIMIT]
+    also = _storable_ids(also_ids)[:CHOICES_LIMIT]
     if also:
         attached += db.session.scalars(
             select(Document).where(Document.id.in_(also), Document.id.not_in([d.id for d in attached]), visible_to(actor))
@@ -95,7 +102,8 @@ def save_materials(actor, event: Event, *, document_ids, recording_url: str, now
         if problem:
             raise ServiceError(problem, field="recording_url")
     wanted = set(document_ids or ())
-    chosen = list(db.session.scalars(select(Document).where(Document.id.in_(wanted)))) if wanted else []
+    storable = set(_storable_ids(wanted))
+    chosen = list(db.session.scalars(select(Document).where(Document.id.in_(storable)))) if storable else []
     if len(chosen) != len(wanted) or not all(can_view_document(actor, d) for d in chosen):
         raise ServiceError(_l("Choose documents from the list."), field="documents")
     # What the organiser cannot see, they could not have unticked: it stays.
