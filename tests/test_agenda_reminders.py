@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from extranet.agenda import services
+from extranet.agenda import reminders, services
 from extranet.agenda.models import Event, EventKind, EventReminder, EventStatus, Registration, RegistrationStatus
 from extranet.agenda.reminders import queue_due_reminders
 from extranet.auth.models import User
@@ -160,6 +160,36 @@ def test_moving_the_event_makes_its_reminders_due_again(app, amicall, mailbox):
     assert len(reminders) == 2
     assert "Monday 19 May 2031" in mailbox.body(reminders[1])
     assert sent_rows(app, amicall.id) == [(1440, START, 1), (1440, later, 1)]
+
+
+def move(app, event_id, start):
+    with app.app_context(), app.test_request_context():
+        event = db.session.get(Event, event_id)
+        services.update_event(event.created_by, event, starts_at=start, ends_at=start + timedelta(hours=2))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("shift", [timedelta(minutes=5), timedelta(minutes=-5), timedelta(hours=3)])
+def test_a_small_move_after_the_reminder_does_not_send_it_again(app, amicall, mailbox, shift):
+    mailbox.clear()
+    assert run(app, START - timedelta(hours=23)).messages == 1
+    move(app, amicall.id, START + shift)
+    assert not run(app, START - timedelta(hours=20))
+    assert not run(app, START - timedelta(hours=2))
+    assert run(app, START + shift - timedelta(minutes=50)).messages == 1  # the 1 h one, at the new time
+    assert len(reminders_to(mailbox, "inscrite@example.org")) == 2
+
+
+def test_a_reminder_chosen_after_a_nearer_one_went_out_is_not_sent_late(app, amicall, mailbox):
+    mailbox.clear()
+    assert run(app, START - timedelta(hours=23)).messages == 1  # the 24 h reminder
+    with app.app_context(), app.test_request_context():
+        event = db.session.get(Event, amicall.id)
+        reminders.set_offsets(event.created_by, event, "2880")  # now "2 days before" only
+        db.session.commit()
+    assert not run(app, START - timedelta(hours=20))
+    assert not run(app, START - timedelta(minutes=30))
+    assert len(reminders_to(mailbox, "inscrite@example.org")) == 1
 
 
 @pytest.fixture

@@ -17,9 +17,16 @@ inserted first, with ``INSERT … ON CONFLICT DO NOTHING``, and the mails are
 queued in the same transaction only when that insert made the row: a second
 worker running at the same moment waits on the first one's uncommitted row
 (PostgreSQL's unique index; SQLite lets one writer at a time), then finds it
-and queues nothing. A rolled-back run leaves neither row nor mails. Moving
-the event gives it a new start time, hence new rows: the reminders are due
-again for the new date.
+and queues nothing. A rolled-back run leaves neither row nor mails.
+
+Not again
+---------
+A reminder due now is skipped when one already sent still tells people what
+it would (``already_reminded``): one sent at least as near its start, for a
+start less than ``offset`` away from the current one. So moving the event by
+a few minutes or hours, or choosing "2 days before" once the 24 h reminder
+went out, sends nothing stale; moving it to another week makes its reminders
+due again for the new date (new rows: the start is part of the key).
 """
 
 from contextlib import nullcontext
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -135,14 +142,29 @@ def due_reminders(now: datetime, config=None) -> list[tuple[Event, int]]:
     due = [(event, offset) for event in candidates if (offset := due_offset(event, now, config)) is not None]
     if not due:
         return []
-    sent = set(
-        db.session.execute(
-            select(EventReminder.event_id, EventReminder.offset_minutes, EventReminder.starts_at).where(
-                tuple_(EventReminder.event_id, EventReminder.offset_minutes).in_([(e.id, m) for e, m in due])
-            )
-        ).all()
-    )
-    return [(event, offset) for event, offset in due if (event.id, offset, event.starts_at) not in sent]
+    sent: dict[int, list[tuple[int, datetime]]] = {}
+    for event_id, offset, starts_at in db.session.execute(
+        select(EventReminder.event_id, EventReminder.offset_minutes, EventReminder.starts_at).where(
+            EventReminder.event_id.in_([e.id for e, _ in due])
+        )
+    ):
+        sent.setdefault(event_id, []).append((offset, starts_at))
+    return [(event, offset) for event, offset in due if not already_reminded(event, offset, sent.get(event.id, ()))]
+
+
+def already_reminded(event: Event, offset: int, sent) -> bool:
+    """Whether a reminder sent, ``(offset_minutes, starts_at)``, still stands
+    for this one: sent no earlier before its start, for about the same start
+    (less than ``offset`` apart: a 1 h reminder for an event moved by 3 h is
+    sent again, a 24 h one is not)."""
+    window = timedelta(minutes=offset)
+    return any(minutes <= offset and abs(event.starts_at - starts_at) < window for minutes, starts_at in sent)
+
+
+def _sent_for(event: Event) -> list[tuple[int, datetime]]:
+    return [tuple(row) for row in db.session.execute(
+        select(EventReminder.offset_minutes, EventReminder.starts_at).where(EventReminder.event_id == event.id)
+    )]
 
 
 def _claim(event: Event, offset: int, now: datetime) -> bool:
@@ -225,7 +247,7 @@ def queue_due_reminders(app=None, now: datetime | None = None) -> ReminderReport
                 select(Event).where(Event.id == event_id).options(selectinload(Event.group)).execution_options(populate_existing=True)
             )
             # Changed since the first look (moved, cancelled)? Judged again on fresh values.
-            if event is None or due_offset(event, now, app.config) != offset:
+            if event is None or due_offset(event, now, app.config) != offset or already_reminded(event, offset, _sent_for(event)):
                 db.session.rollback()
                 continue
             count = queue_reminder(event, offset, now)
