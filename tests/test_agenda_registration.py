@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from extranet.agenda import services
 from extranet.agenda.models import (
@@ -22,6 +22,8 @@ from extranet.agenda.models import (
 )
 from extranet.auth.models import User
 from extranet.extensions import db
+from extranet.groups import services as group_services
+from extranet.groups.models import Group
 from extranet.timeutil import utcnow
 
 from .group_helpers import text_of
@@ -151,6 +153,31 @@ def test_leaving_one_workshop_promotes_its_first_waiting_person(client, app, as_
     assert places(app, b.id) == {holder.id: "registered"}  # still in the event and in B
     assert [m["To"] for m in mailbox.messages] == ["suivante@example.org"]
     assert client.post(f"/agenda/{event.id}/workshops/999999/leave").status_code == 404
+
+
+def test_no_promotion_email_to_people_who_left_the_closed_group(app, make_user, make_group, make_event, make_session, mailbox):
+    seated = make_user("member")
+    in_event = make_user("member", email="atelier@example.org")
+    waiting = make_user("member", email="attente@example.org")
+    group = make_group("Groupe fermé", is_open=False, members=[seated, in_event, waiting])
+    event = make_event("Réunion du groupe fermé", group=group, kind=EventKind.GROUP_MEETING, capacity=2)
+    workshop = make_session(event, "Atelier A", capacity=1)
+    assert register(app, event, seated, [workshop.id]) == "registered"
+    assert register(app, event, in_event, [workshop.id]) == "registered"
+    assert register(app, event, waiting) == "waitlisted"
+    with app.app_context():
+        for user in (in_event, waiting):
+            group_services.leave(db.session.get(User, user.id), db.session.get(Group, group.id))
+        db.session.commit()
+    mailbox.clear()
+    with app.app_context(), app.test_request_context():
+        registration = db.session.get(Registration, registration_id(app, event, seated))
+        promoted = services.cancel_registration(db.session.get(User, seated.id), registration)
+        db.session.commit()
+        assert [r.user_id for r in promoted] == [waiting.id]
+    assert places(app, workshop.id) == {in_event.id: "registered"}
+    # Neither the workshop place nor the seat in the event is announced to those who left.
+    assert mailbox.messages == []
 
 
 def test_waiting_for_the_event_keeps_workshop_choices_waiting_until_promoted(app, make_user, club, mailbox):
@@ -464,3 +491,44 @@ def test_concurrent_registrations_never_overbook_a_workshop(app, backend, make_u
     assert errors == []
     statuses = list(places(app, a.id).values())
     assert statuses.count("registered") == 3 and statuses.count("waitlisted") == 9
+
+
+# --- Deleted while someone registers ------------------------------------------------------------
+
+
+def _delete_elsewhere(*statements):
+    """An organiser's deletion, committed on another connection meanwhile."""
+    with db.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def test_a_workshop_deleted_while_someone_registers_is_refused_cleanly(app, make_user, club):
+    event, a, b = club()
+    user = make_user("member")
+    with app.app_context(), app.test_request_context():
+        loaded = db.session.get(Event, event.id)
+        assert {s.id for s in loaded.sessions} == {a.id, b.id}  # the form was built with both
+        _delete_elsewhere(delete(SessionRegistration).where(SessionRegistration.session_id == a.id),
+                          delete(EventSession).where(EventSession.id == a.id))
+        with pytest.raises(services.ServiceError) as refused:
+            services.register(db.session.get(User, user.id), loaded, session_ids=[a.id, b.id])
+        assert refused.value.field == "sessions"
+        db.session.rollback()
+    assert places(app, a.id) == {}
+
+
+def test_a_question_deleted_while_someone_registers_is_ignored(app, make_user, make_event, make_question):
+    event = make_event("Amicall avec une question")
+    question = make_question(event, "Repas", kind=QuestionKind.CHOICE, options="Végétarien\nSans porc")
+    user = make_user("member")
+    with app.app_context(), app.test_request_context():
+        loaded = db.session.get(Event, event.id)
+        assert [q.id for q in loaded.questions] == [question.id]
+        _delete_elsewhere(delete(RegistrationAnswer).where(RegistrationAnswer.question_id == question.id),
+                          delete(RegistrationQuestion).where(RegistrationQuestion.id == question.id))
+        services.register(db.session.get(User, user.id), loaded, answers={question.id: "Sans porc"})
+        db.session.commit()
+    assert register(app, event, user) == "registered"
+    with app.app_context():
+        assert db.session.scalar(select(RegistrationAnswer)) is None

@@ -238,7 +238,10 @@ def registrants(event: Event, status: RegistrationStatus) -> list[Registration]:
 
 
 def _lock(event: Event) -> Event:
-    """The event's row, locked until the transaction ends; fresh values."""
+    """The event's row, locked until the transaction ends; fresh values.
+    ``populate_existing`` also resets the workshops and questions loaded
+    before the lock: read again under it, one an organiser deleted meanwhile
+    is never chosen nor answered (a foreign key error on PostgreSQL)."""
     return db.session.scalars(
         select(Event).where(Event.id == event.id).with_for_update().execution_options(populate_existing=True)
     ).one()
