@@ -373,7 +373,10 @@ def can_view_event(user, event) -> bool:
 
 
 def can_see_joining_details(user, event, registration=None) -> bool:
-    """The dial-in number or video link: the people registered (not waiting) and the organisers."""
+    """The dial-in number or video link: the people registered (not waiting) and the organisers,
+    while they may see the event (not someone who left its closed group)."""
+    if not can_view_event(user, event):
+        return False
     if can_organise_event(user, event):
         return True
     return (

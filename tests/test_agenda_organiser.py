@@ -24,7 +24,10 @@ from extranet.agenda.models import (
     RegistrationStatus,
     SessionRegistration,
 )
+from extranet.auth.models import User
 from extranet.extensions import db
+from extranet.groups import services as group_services
+from extranet.groups.models import Group
 from extranet.timeutil import utcnow
 
 from .group_helpers import text_of
@@ -389,6 +392,52 @@ def test_a_message_to_every_registered_person(client, app, as_, make_user, make_
             ("Documents à lire", 2, False), ("Changement de salle", 3, True)]
 
 
+def test_a_double_click_sends_the_message_once(client, app, as_, make_user, make_event, mailbox):
+    event = make_event()
+    for email in ("anna@example.org", "bastien@example.org"):
+        add_registration(app, event, make_user("member", email=email))
+    as_("admin")
+    mailbox.clear()
+    data = {"subject": "Documents à lire", "body": "Lisez la note."}
+    assert client.post(f"/agenda/{event.id}/message", data=data).status_code == 302
+    response = client.post(f"/agenda/{event.id}/message", data=data, follow_redirects=True)
+    assert "This message has just been sent: it was not sent a second time." in text_of(response)
+    assert sorted(m["To"] for m in mailbox.messages) == ["anna@example.org", "bastien@example.org"]
+    with app.app_context():
+        assert len(db.session.scalars(select(EventMessage)).all()) == 1
+    # Another message goes, even at once.
+    mailbox.clear()
+    client.post(f"/agenda/{event.id}/message", data={"subject": "Documents à lire", "body": "Et l'annexe."})
+    assert len(mailbox.messages) == 2
+
+
+def test_people_who_left_the_closed_group_hear_no_more_of_its_event(client, app, as_, make_user, make_group, make_event, mailbox):
+    stays = make_user("member", email="reste@example.org", language="en")
+    left = make_user("member", email="partie@example.org", language="en")
+    group = make_group("Groupe fermé", is_open=False, members=[stays, left])
+    event = make_event("Réunion du groupe fermé", group=group, kind=EventKind.GROUP_MEETING,
+                       starts_at=datetime(2031, 5, 12, 12, 0), hours=2, joining_details="https://visio.example.org/a")
+    add_registration(app, event, stays)
+    add_registration(app, event, left)
+    with app.app_context():
+        group_services.leave(db.session.get(User, left.id), db.session.get(Group, group.id))
+        db.session.commit()
+    as_("admin", timezone="Europe/Paris")
+    mailbox.clear()
+    response = client.post(f"/agenda/{event.id}/message", data={"subject": "Ordre du jour", "body": "Voici."}, follow_redirects=True)
+    assert "Your message was sent to 1 person." in text_of(response)
+    assert [m["To"] for m in mailbox.messages] == ["reste@example.org"]
+    # A new video link: not to the person who left.
+    mailbox.clear()
+    assert client.post(f"/agenda/{event.id}/edit", data=edit_form(
+        "Réunion du groupe fermé", kind="group_meeting", group=str(group.id), joining_details="https://visio.example.org/b")).status_code == 302
+    assert [m["To"] for m in mailbox.messages] == ["reste@example.org"]
+    assert "https://visio.example.org/b" in mailbox.body(mailbox.messages[0])
+    mailbox.clear()
+    client.post(f"/agenda/{event.id}/cancel", data={"reason": "Reportée."})
+    assert [m["To"] for m in mailbox.messages] == ["reste@example.org"]
+
+
 def test_no_message_without_registrants(client, app, as_, make_event, mailbox):
     event = make_event()
     as_("admin")
@@ -485,9 +534,15 @@ def test_moving_an_event_emails_the_new_time_in_each_persons_zone(client, app, a
     assert "12 mai 2031, 18:00" in body and "12 mai 2031, 20:00" in body and "Indian/Reunion" in body
     assert "12 mai 2031, 16:00" in body
     assert "https://visio.example.org/b" in body
-    # A waiting person does not get the joining details, as on the page.
+    # A waiting person does not get the joining details, as on the page, nor hears they changed.
     assert "https://visio.example.org/b" not in mailbox.body(mails["wait@example.org"])
+    assert "joining details" not in mailbox.body(mails["wait@example.org"])
     assert event_row(app, event.id).sequence == 2
+    # Only the joining details change: nothing for the waiting person, who may not see them.
+    mailbox.clear()
+    client.post(f"/agenda/{event.id}/edit", data=edit_form(
+        "Amicall accompagnement social", starts_at="2031-05-12T16:00", ends_at="2031-05-12T18:00", joining_details="https://visio.example.org/c"))
+    assert [m["To"] for m in mailbox.messages] == ["reunion@example.org"]
 
 
 def test_no_email_for_a_cancelled_event_moved(client, app, as_, make_user, make_event, mailbox):

@@ -13,12 +13,12 @@ Services take the acting user, flush and never commit.
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import case, func, inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from extranet import mail
 from extranet.agenda.models import (
@@ -32,9 +32,16 @@ from extranet.agenda.models import (
     RegistrationStatus,
     SessionRegistration,
 )
+from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_cancel_event, can_check_in_registrants, can_message_registrants, can_see_joining_details
+from extranet.permissions import (
+    can_cancel_event,
+    can_check_in_registrants,
+    can_message_registrants,
+    can_see_joining_details,
+    can_view_event,
+)
 from extranet.territories.models import Territory
 from extranet.timeutil import utcnow
 
@@ -45,6 +52,8 @@ REASON_MAX = 2000
 # What a reschedule is about: a change of one of these is mailed to the registrants.
 RESCHEDULE_FIELDS = ("starts_at", "ends_at", "place", "joining_details")
 ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+# A second click on "send" within this time, same author, subject and body: not sent again.
+RESEND_GUARD = timedelta(minutes=2)
 
 
 def _services():
@@ -260,24 +269,55 @@ def set_present(actor, registration: Registration, present: bool, now: datetime 
 # --- Messages ----------------------------------------------------------------------------
 
 
+def may_view(event: Event, users) -> list:
+    """Those of ``users`` (active accounts) who may still see the event: a
+    person who left its closed group hears no more of it. Their memberships
+    are read in one statement, not one per person."""
+    users = [user for user in users if user.active]
+    unloaded = {user.id for user in users if "memberships" in inspect(user).unloaded}
+    if unloaded and event.group is not None and not event.group.is_open:
+        # Fills in the memberships of these users, already in the session.
+        db.session.scalars(select(User).where(User.id.in_(unloaded)).options(selectinload(User.memberships))).all()
+    return [user for user in users if can_view_event(user, event)]
+
+
 def _recipients(event: Event, include_waitlisted: bool) -> list[Registration]:
     statuses = ACTIVE if include_waitlisted else (RegistrationStatus.REGISTERED,)
-    return [r for r in db.session.scalars(_registrations_query(event, statuses)).unique() if r.user.active]
+    registrations = list(db.session.scalars(
+        _registrations_query(event, statuses).options(joinedload(Registration.user).selectinload(User.memberships))
+    ).unique())
+    allowed = {user.id for user in may_view(event, [r.user for r in registrations])}
+    return [r for r in registrations if r.user_id in allowed]
 
 
 def recipient_count(event: Event, include_waitlisted: bool) -> int:
     return len(_recipients(event, include_waitlisted))
 
 
+class MessageAlreadySent(ServiceError):
+    """The same message from the same author a moment ago (a double click): nothing sent."""
+
+
 def send_message(actor, event: Event, *, subject: str, body: str, include_waitlisted: bool = False) -> EventMessage:
     """One email per person, in their language, through the outbox; kept as an EventMessage."""
     if not can_message_registrants(actor, event):
         raise ServiceError("forbidden")
+    # The row locked: a double click waits for the first send, then finds its record below.
+    event = _services()._lock(event)
+    now = utcnow()
+    sent_just_now = db.session.scalar(
+        select(EventMessage.id).where(
+            EventMessage.event_id == event.id, EventMessage.author_id == actor.id, EventMessage.subject == subject,
+            EventMessage.body == body, EventMessage.created_at >= now - RESEND_GUARD,
+        ).limit(1)
+    )
+    if sent_just_now is not None:
+        raise MessageAlreadySent(_l("This message has just been sent: it was not sent a second time."))
     recipients = _recipients(event, include_waitlisted)
     if not recipients:
         raise ServiceError(_l("Nobody is registered yet: there is no one to write to."))
     message = EventMessage(event_id=event.id, author_id=actor.id, subject=subject, body=body,
-                           include_waitlisted=include_waitlisted, recipient_count=len(recipients), created_at=utcnow())
+                           include_waitlisted=include_waitlisted, recipient_count=len(recipients), created_at=now)
     db.session.add(message)
     link = mail.external_url("agenda.detail", event_id=event.id)
     for registration in recipients:
@@ -367,8 +407,14 @@ def announce_changes(actor, event: Event, before: dict, now: datetime | None = N
     recipients = _recipients(event, include_waitlisted=True)
     link = mail.external_url("agenda.detail", event_id=event.id)
     services = _services()
+    told = 0
     for registration in recipients:
         user = registration.user
+        # The joining details, and that they changed, only to those who may see them on the page.
+        sees_joining = can_see_joining_details(user, event, registration)
+        joining_changed = "joining_details" in changed and sees_joining
+        if not (moved or "place" in changed or joining_changed):
+            continue  # nothing they may see changed
         locale = user.language or "fr"
         mail.queue(
             user.email,
@@ -379,10 +425,10 @@ def announce_changes(actor, event: Event, before: dict, now: datetime | None = N
             moved=moved,
             was=services.format_time(before["starts_at"], user.timezone, locale=locale) if moved and before.get("starts_at") else "",
             place_changed="place" in changed,
-            # The joining details only to those who may see them on the page.
-            joining_changed="joining_details" in changed,
-            joining=event.joining_details if can_see_joining_details(user, event, registration) else "",
+            joining_changed=joining_changed,
+            joining=event.joining_details if sees_joining else "",
             link=link,
             **_when(event, user),
         )
-    return len(recipients)
+        told += 1
+    return told

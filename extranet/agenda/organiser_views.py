@@ -125,6 +125,11 @@ def message(event_id):
         try:
             sent = organiser.send_message(user, event, subject=form.subject.data, body=form.body.data,
                                           include_waitlisted=form.include_waitlisted.data)
+        except organiser.MessageAlreadySent as error:
+            # A double click: the first one sent it, say so rather than an error.
+            db.session.rollback()
+            flash(str(error.message), "info")
+            return redirect(url_for("agenda.message", event_id=event.id))
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error.message))

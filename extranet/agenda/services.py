@@ -391,17 +391,20 @@ def promote_waiting(event: Event, now: datetime) -> list[Registration]:
         db.session.flush()
         _seat_in_waiting_sessions(waiting)
         promoted.append(waiting)
-        if waiting.user.active:
-            mail.queue(
-                waiting.user.email,
-                "agenda_promoted",
-                language=waiting.user.language,
-                recipient=waiting.user,
-                event=event,
-                when=format_time(event.starts_at, waiting.user.timezone, locale=waiting.user.language or "fr"),
-                timezone=waiting.user.timezone,
-                link=mail.external_url("agenda.detail", event_id=event.id),
-            )
+    from extranet.agenda.organiser import may_view  # organiser imports this module
+
+    # Not to someone who left the event's closed group since registering.
+    for user in may_view(event, [r.user for r in promoted]):
+        mail.queue(
+            user.email,
+            "agenda_promoted",
+            language=user.language,
+            recipient=user,
+            event=event,
+            when=format_time(event.starts_at, user.timezone, locale=user.language or "fr"),
+            timezone=user.timezone,
+            link=mail.external_url("agenda.detail", event_id=event.id),
+        )
     return promoted
 
 
@@ -665,19 +668,21 @@ def _fill_session(event: Event, session: EventSession, now: datetime) -> list[Se
         row.status, row.waitlisted_at = RegistrationStatus.REGISTERED, None
         db.session.flush()
         promoted.append(row)
-        user = row.registration.user
-        if user.active:
-            mail.queue(
-                user.email,
-                "agenda_session_promoted",
-                language=user.language,
-                recipient=user,
-                event=event,
-                session=session,
-                when=format_time(session.starts_at or event.starts_at, user.timezone, locale=user.language or "fr"),
-                timezone=user.timezone,
-                link=mail.external_url("agenda.detail", event_id=event.id),
-            )
+    from extranet.agenda.organiser import may_view  # organiser imports this module
+
+    # Not to someone who left the event's closed group since registering.
+    for user in may_view(event, [row.registration.user for row in promoted]):
+        mail.queue(
+            user.email,
+            "agenda_session_promoted",
+            language=user.language,
+            recipient=user,
+            event=event,
+            session=session,
+            when=format_time(session.starts_at or event.starts_at, user.timezone, locale=user.language or "fr"),
+            timezone=user.timezone,
+            link=mail.external_url("agenda.detail", event_id=event.id),
+        )
     return promoted
 
 
