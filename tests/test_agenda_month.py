@@ -263,6 +263,18 @@ def test_a_closed_groups_events_stay_private(client, app, as_, make_user, login,
     assert day_of(inside.get("/agenda/month?month=2031-03"), "Réunion confidentielle") == ["2031-03-04"]
 
 
+def test_filtering_on_a_closed_group_one_may_not_read_filters_nothing(client, app, as_, make_user, make_group, make_event):
+    closed = make_group("Groupe fermé des bailleurs", is_open=False, members=[make_user("member")])
+    make_event("Amicall ouvert à tous", starts_at=datetime(2031, 3, 5, 9, 0))
+    as_("member")
+    for page in ("/agenda/month?month=2031-03", "/agenda/?when=upcoming"):
+        response = client.get(f"{page}&group={closed.id}")
+        assert response.status_code == 200
+        text = text_of(response)
+        assert "Groupe fermé des bailleurs" not in text and f'name="group" value="{closed.id}"' not in response.get_data(as_text=True)
+        assert "Amicall ouvert à tous" in text  # as if no group was asked for
+
+
 def test_the_month_view_runs_a_bounded_number_of_queries(client, app, as_, make_event, make_group):
     group = make_group()
     axis = axis_id(app, 12)

@@ -155,6 +155,18 @@ def test_leaving_one_workshop_promotes_its_first_waiting_person(client, app, as_
     assert client.post(f"/agenda/{event.id}/workshops/999999/leave").status_code == 404
 
 
+def test_leaving_a_workshop_one_holds_no_place_in_is_a_404(client, app, as_, make_user, club, mailbox):
+    event, a, b = club()
+    holder = as_("member")
+    register(app, event, holder, [b.id])
+    mailbox.clear()
+    response = client.post(f"/agenda/{event.id}/workshops/{a.id}/leave", follow_redirects=True)
+    assert response.status_code == 404
+    assert "You left the workshop" not in text_of(response)
+    assert places(app, b.id) == {holder.id: "registered"}
+    assert mailbox.messages == []
+
+
 def test_no_promotion_email_to_people_who_left_the_closed_group(app, make_user, make_group, make_event, make_session, mailbox):
     seated = make_user("member")
     in_event = make_user("member", email="atelier@example.org")

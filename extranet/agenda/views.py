@@ -16,7 +16,16 @@ from wtforms.fields.choices import SelectChoice
 from extranet.agenda import calendars, reminders, services
 from extranet.agenda import month as month_grid
 from extranet.agenda.forms import EmptyForm, EventForm, MemberForm, ProgrammeSettingsForm, QuestionForm, SessionForm, answers_from, registration_form
-from extranet.agenda.models import Event, EventKind, EventSession, QuestionKind, Registration, RegistrationQuestion, RegistrationStatus
+from extranet.agenda.models import (
+    Event,
+    EventKind,
+    EventSession,
+    QuestionKind,
+    Registration,
+    RegistrationQuestion,
+    RegistrationStatus,
+    SessionRegistration,
+)
 from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
@@ -33,6 +42,7 @@ from extranet.permissions import (
     can_edit_event,
     can_edit_programme,
     can_edit_registration_questions,
+    can_read_group,
     can_register_for_event,
     can_see_joining_details,
     can_view_event,
@@ -85,11 +95,18 @@ def _filters() -> dict:
     return {
         "kind": EventKind(kind) if kind in {k.value for k in EventKind} else None,
         "axis": next((a for a in axes if a.id == axis_id), None),
-        "group": db.session.get(Group, group_id) if group_id else None,
+        "group": _readable_group(group_id),
         "mine": request.args.get("mine") == "1",
         "kinds": list(EventKind),
         "axes_by_priority": axes_by_priority,
     }
+
+
+def _readable_group(group_id: int | None) -> Group | None:
+    """The group to filter on, if the reader may read it: a closed group's
+    name is not shown to people outside it (nor is that it exists)."""
+    group = db.session.get(Group, group_id) if group_id else None
+    return group if group is not None and can_read_group(_actor(), group) else None
 
 
 def _query_filters(filters: dict) -> dict:
@@ -391,6 +408,9 @@ def leave_workshop(event_id, session_id):
     registration = services.registration_of(user, event)
     if registration is None or not registration.is_active:
         abort(404)
+    held = select(SessionRegistration.id).filter_by(registration_id=registration.id, session_id=workshop.id)
+    if db.session.scalar(held) is None:
+        abort(404)  # no place nor waiting to leave: "you left" would be untrue
     require(can_cancel_registration(user, registration, utcnow()))
     services.leave_session(user, registration, workshop)
     db.session.commit()
