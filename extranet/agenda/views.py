@@ -542,8 +542,19 @@ def _save_workshop(event: Event, form: SessionForm, workshop: EventSession | Non
         form[field].errors = list(form[field].errors) + [message]
     if errors:
         return None
+    return _saved(
+        form,
+        lambda: services.save_session(user, event, workshop, **values),
+        _("The workshop is saved.") if workshop else _("The workshop is added to the programme."),
+        url_for("agenda.programme", event_id=event.id),
+    )
+
+
+def _saved(form, save, done: str, back: str):
+    """Run ``save`` (a service call): a redirect to ``back`` once committed,
+    else None with the service's error beside its field (403 when it has none)."""
     try:
-        services.save_session(user, event, workshop, **values)
+        save()
     except ServiceError as error:
         db.session.rollback()
         if error.field is None:
@@ -551,8 +562,8 @@ def _save_workshop(event: Event, form: SessionForm, workshop: EventSession | Non
         form[error.field].errors = list(form[error.field].errors) + [error.message]
         return None
     db.session.commit()
-    flash(_("The workshop is saved.") if workshop else _("The workshop is added to the programme."), "success")
-    return redirect(url_for("agenda.programme", event_id=event.id))
+    flash(done, "success")
+    return redirect(back)
 
 
 @bp.route("/<int:event_id>/programme", methods=["GET", "POST"])
@@ -626,17 +637,12 @@ def _save_question(event: Event, form: QuestionForm, question: RegistrationQuest
         "options": form.options.data or "",
         "position": form.position.data,
     }
-    try:
-        services.save_question(_actor(), event, question, **values)
-    except ServiceError as error:
-        db.session.rollback()
-        if error.field is None:
-            abort(403)
-        form[error.field].errors = list(form[error.field].errors) + [error.message]
-        return None
-    db.session.commit()
-    flash(_("The question is saved.") if question else _("The question is added to the registration form."), "success")
-    return redirect(url_for("agenda.questions", event_id=event.id))
+    return _saved(
+        form,
+        lambda: services.save_question(_actor(), event, question, **values),
+        _("The question is saved.") if question else _("The question is added to the registration form."),
+        url_for("agenda.questions", event_id=event.id),
+    )
 
 
 @bp.route("/<int:event_id>/questions", methods=["GET", "POST"])
