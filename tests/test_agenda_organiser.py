@@ -4,7 +4,8 @@ to everyone, cancelling the event and telling people it moved."""
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import icalendar
 import openpyxl
@@ -207,7 +208,10 @@ def _fill(app, event, ids, make_user, count):
     for n in range(count):
         user = make_user("member", territory="lyon" if n % 2 else "nantes")
         registration = add_registration(app, event, user, "registered" if n % 3 else "waitlisted", minutes_ago=500 - n)
-        answer(app, registration, ids, diet=f"Réponse {n}", themes="Jeunes", workshops=[("first", "registered")])
+        answer(app, registration, ids, diet=f"Réponse {n}" if n % 4 else "", themes="Jeunes", workshops=[("first", "registered")])
+    with app.app_context():  # some lack the required answer: marking them reads no more per row
+        db.session.get(RegistrationQuestion, ids["diet"]).required = True
+        db.session.commit()
 
 
 def test_the_list_runs_a_bounded_number_of_queries(client, app, as_, make_user, make_event):
@@ -218,6 +222,7 @@ def test_the_list_runs_a_bounded_number_of_queries(client, app, as_, make_user, 
     for suffix in ("", "?status=waitlisted"):
         assert queries_for(app, client, f"/agenda/{small.id}/registrants{suffix}") == queries_for(app, client, f"/agenda/{large.id}/registrants{suffix}")
     assert queries_for(app, client, f"/agenda/{small.id}/registrants.csv") == queries_for(app, client, f"/agenda/{large.id}/registrants.csv")
+    assert "Answers to complete" in text_of(client.get(f"/agenda/{large.id}/registrants"))
 
 
 # --- Exports ------------------------------------------------------------------------------------
@@ -239,8 +244,9 @@ def exported_event(app, make_user, make_event):
     return event
 
 
+DATE = "Registration date (Paris time)"
 HEADER = ["Status", "Position on the waiting list", "Name", "Organisation", "Territory", "Email", "Registered by",
-          "Registration date", "Present", "Thèmes", "Régime alimentaire", "Participation", "Workshops"]
+          DATE, "Present", "Answers to complete", "Thèmes", "Régime alimentaire", "Participation", "Workshops"]
 
 
 def _check_export(rows, quote):
@@ -251,7 +257,9 @@ def _check_export(rows, quote):
     assert alice["Status"] == "Registered" and alice["Position on the waiting list"] == ""
     assert alice["Name"] == "Alice Martin" and alice["Organisation"] == "CCAS de Lyon" and alice["Territory"] == "Métropole de Lyon"
     assert alice["Registered by"] == "Coralie Coordinatrice"
-    assert alice["Present"] != "" and alice["Registration date"][:2] == "20"
+    assert alice["Present"] != "" and alice[DATE][:2] == "20"
+    # Nothing is required in this event: nobody has answers to complete.
+    assert {row["Answers to complete"] for row in by_email.values()} == {""}
     assert alice["Thèmes"] == "Jeunes, Sortants de prison" and alice["Régime alimentaire"] == "Sans gluten; sans lactose"
     assert alice["Participation"] == "Remote" and by_email["evil@example.org"]["Participation"] == ""
     assert alice["Workshops"] == "Atelier prévention des expulsions, Atelier logement des jeunes (waiting list)"
@@ -263,7 +271,7 @@ def _check_export(rows, quote):
     assert waiting[0] == "On the waiting list" and waiting[1] == "1" and waiting[3] == quote + "@asso"
 
 
-def test_csv_export_for_french_excel_without_formulas(client, as_, exported_event):
+def test_csv_export_for_french_excel_without_formulas(client, app, as_, exported_event):
     as_("admin", timezone="Indian/Reunion")
     response = client.get(f"/agenda/{exported_event.id}/registrants.csv")
     assert response.status_code == 200
@@ -274,6 +282,12 @@ def test_csv_export_for_french_excel_without_formulas(client, as_, exported_even
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     _check_export(rows, "'")
+    # In Paris time, as the header says, whatever the organiser's own zone.
+    with app.app_context():
+        created = db.session.scalar(select(Registration.created_at).join(User, User.id == Registration.user_id)
+                                    .where(User.email == "alice@example.org"))
+    paris = created.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    assert rows[1][HEADER.index(DATE)] == paris
 
 
 def test_xlsx_export_has_the_same_columns_and_no_formula(client, as_, exported_event):

@@ -3,6 +3,8 @@ pages of organisers, the registration form, workshop places and their
 waiting lists, promotion by email, changing one's registration until the
 deadline, and no overbooked workshop under concurrency."""
 
+import csv
+import io
 import threading
 from datetime import datetime, timedelta
 
@@ -544,3 +546,48 @@ def test_a_question_deleted_while_someone_registers_is_ignored(app, make_user, m
     assert register(app, event, user) == "registered"
     with app.app_context():
         assert db.session.scalar(select(RegistrationAnswer)) is None
+
+
+def to_complete_in_csv(client, event) -> list[str]:
+    rows = list(csv.reader(io.StringIO(client.get(f"/agenda/{event.id}/registrants.csv").get_data().decode("utf-8-sig")), delimiter=";"))
+    column = rows[0].index("Answers to complete")
+    return [row[column] for row in rows[1:]]
+
+
+def test_a_member_registered_by_their_coordinator_completes_the_answers(client, app, as_, person, login, asked, mailbox):
+    # Registered without answers: the member is told by email and on the page, organisers see it, until answered.
+    event, attendance, meal, needs = asked
+    member = person("member", territory="lyon", email="membre@example.org")
+    as_("coordinator", territory="lyon")
+    mailbox.clear()
+    assert client.post(f"/agenda/{event.id}/register-member", data={"member": str(member.id)}).status_code == 302
+    [message] = mailbox.messages
+    body = " ".join(mailbox.body(message).split())
+    assert "please complete your registration (answers to the questions, choice of workshops) before" in body
+    assert f"/agenda/{event.id}/registration" in body
+
+    organiser = app.test_client()
+    login(person("admin"), client=organiser)
+    assert "Answers to complete" in text_of(organiser.get(f"/agenda/{event.id}/registrants"))
+    assert to_complete_in_csv(organiser, event) == ["Yes"]
+
+    own = app.test_client()
+    login(member, client=own)
+    notice = "Your registration is to be completed: answer the required questions."
+    page = own.get(f"/agenda/{event.id}")
+    assert notice in text_of(page) and f'href="/agenda/{event.id}/registration"' in page.get_data(as_text=True)
+    response = own.post(f"/agenda/{event.id}/registration", data={f"question_{attendance.id}": "remote", f"question_{needs.id}": "aucun"},
+                        follow_redirects=True)
+    assert "Your registration is saved." in text_of(response) and notice not in text_of(response)
+    assert "Answers to complete" not in text_of(organiser.get(f"/agenda/{event.id}/registrants"))
+    assert to_complete_in_csv(organiser, event) == [""]
+
+
+def test_a_member_registered_to_an_event_without_questions_is_not_asked_to_complete(client, app, as_, person, make_event, mailbox):
+    event = make_event()
+    member = person("member", territory="lyon")
+    as_("coordinator", territory="lyon")
+    mailbox.clear()
+    client.post(f"/agenda/{event.id}/register-member", data={"member": str(member.id)})
+    [message] = mailbox.messages
+    assert "complete your registration" not in mailbox.body(message) and "/registration" not in mailbox.body(message)

@@ -46,6 +46,7 @@ from extranet.territories.models import Territory
 from extranet.timeutil import utcnow
 
 REGISTRANTS_PER_PAGE = 50
+PARIS = "Europe/Paris"
 SUBJECT_MAX = 200
 BODY_MAX = 10_000
 REASON_MAX = 2000
@@ -75,6 +76,8 @@ class Registrant:
     answers: dict[int, str] = field(default_factory=dict)
     # (workshop title, status) in the order of the programme.
     workshops: list[tuple[str, RegistrationStatus]] = field(default_factory=list)
+    # A required question left unanswered (a coordinator registered them, or it came later).
+    incomplete: bool = False
 
     @property
     def user(self):
@@ -123,7 +126,7 @@ def _territory_names() -> dict[int, str]:
     return dict(db.session.execute(select(Territory.id, Territory.name)).all())
 
 
-def _registrants(registrations: list[Registration], registration_ids, first_position: int = 1) -> list[Registrant]:
+def _registrants(event: Event, registrations: list[Registration], registration_ids, first_position: int = 1) -> list[Registrant]:
     """Rows with their answers and workshops; ``registration_ids`` is a list or
     a subquery of the same registrations (a whole event: no long IN list)."""
     names = _territory_names()
@@ -147,6 +150,8 @@ def _registrants(registrations: list[Registration], registration_ids, first_posi
     )
     for registration_id, title, status in workshops:
         by_id[registration_id].workshops.append((title, status))
+    for registration_id in _services().incomplete_registrations(event, registration_ids):
+        by_id[registration_id].incomplete = True
     return rows
 
 
@@ -154,7 +159,7 @@ def registrants_page(event: Event, status: RegistrationStatus, page: int):
     """One page of the registered people or of the waiting list: (pagination, rows)."""
     pagination = db.paginate(_registrations_query(event, [status]), page=page, per_page=REGISTRANTS_PER_PAGE, error_out=False)
     first = (pagination.page - 1) * REGISTRANTS_PER_PAGE + 1
-    rows = _registrants(list(pagination.items), [r.id for r in pagination.items], first_position=first)
+    rows = _registrants(event, list(pagination.items), [r.id for r in pagination.items], first_position=first)
     return pagination, rows
 
 
@@ -162,7 +167,7 @@ def all_registrants(event: Event) -> list[Registrant]:
     """Everyone registered, then the waiting list, for the exports."""
     registrations = list(db.session.scalars(_registrations_query(event, ACTIVE)).unique())
     ids = select(Registration.id).where(Registration.event_id == event.id, Registration.status.in_(list(ACTIVE)))
-    return _registrants(registrations, ids)
+    return _registrants(event, registrations, ids)
 
 
 def format_answer(question: RegistrationQuestion, value: str | None) -> str:
@@ -185,13 +190,14 @@ def safe_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def export_table(event: Event, timezone: str) -> tuple[list[str], list[list[str]]]:
-    """The header and rows shared by the CSV and XLSX exports; dates in the organiser's zone."""
+def export_table(event: Event) -> tuple[list[str], list[list[str]]]:
+    """The header and rows shared by the CSV and XLSX exports. Dates in Paris
+    time, said in the header: a file is passed on, the reader's zone unknown."""
     services = _services()
     asked = questions(event)
     header = [
         _("Status"), _("Position on the waiting list"), _("Name"), _("Organisation"), _("Territory"), _("Email"),
-        _("Registered by"), _("Registration date"), _("Present"),
+        _("Registered by"), _("Registration date (Paris time)"), _("Present"), _("Answers to complete"),
         *[q.label for q in asked],
         _("Workshops"),
     ]
@@ -206,8 +212,9 @@ def export_table(event: Event, timezone: str) -> tuple[list[str], list[list[str]
             row.territory,
             row.user.email,
             registration.registered_by.name if registration.registered_by else _("Self"),
-            services.format_time(registration.created_at, timezone, "yyyy-MM-dd HH:mm"),
-            services.format_time(registration.checked_in_at, timezone, "yyyy-MM-dd HH:mm") if registration.checked_in_at else "",
+            services.format_time(registration.created_at, PARIS, "yyyy-MM-dd HH:mm"),
+            services.format_time(registration.checked_in_at, PARIS, "yyyy-MM-dd HH:mm") if registration.checked_in_at else "",
+            _("Yes") if row.incomplete else "",
             *[row.answer(q) for q in asked],
             workshops_text(row),
         ])

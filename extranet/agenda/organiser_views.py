@@ -67,7 +67,7 @@ def _export(event_id, kind: str) -> Response:
     event = _event(event_id)
     user = _actor()
     require(can_view_registrants(user, event))
-    header, rows = organiser.export_table(event, user.timezone)
+    header, rows = organiser.export_table(event)
     if kind == "csv":
         response = Response(organiser.to_csv(header, rows), content_type="text/csv; charset=utf-8")
     else:

@@ -310,6 +310,9 @@ def register(actor, event: Event, user=None, now: datetime | None = None, *,
             when=format_time(event.starts_at, user.timezone, locale=user.language or "fr"),
             timezone=user.timezone,
             link=mail.external_url("agenda.detail", event_id=event.id),
+            # Answers and workshops are the member's to give: tell them where, and until when.
+            change_link=mail.external_url("agenda.edit_registration", event_id=event.id) if event.questions or event.sessions else None,
+            deadline=format_time(event.registration_deadline or event.starts_at, user.timezone, locale=user.language or "fr"),
         )
     return registration
 
@@ -583,6 +586,27 @@ def answers_of(registration: Registration | None) -> dict[int, str]:
         select(RegistrationAnswer.question_id, RegistrationAnswer.value).where(RegistrationAnswer.registration_id == registration.id)
     )
     return {question_id: value for question_id, value in rows}
+
+
+def incomplete_registrations(event: Event, registration_ids) -> set[int]:
+    """Those of ``registration_ids`` (a list or a subquery) lacking an answer
+    to a required question of the event, as when a coordinator registered
+    them or a question was added later: one query."""
+    required = [q.id for q in event.questions if q.required]
+    if not required:
+        return set()
+    answered = select(func.count()).select_from(RegistrationAnswer).where(
+        RegistrationAnswer.registration_id == Registration.id, RegistrationAnswer.question_id.in_(required),
+        RegistrationAnswer.value != "",
+    ).scalar_subquery()
+    return set(db.session.scalars(select(Registration.id).where(Registration.id.in_(registration_ids), answered < len(required))))
+
+
+def missing_required(registration: Registration | None) -> bool:
+    """Does this registration still lack an answer to a required question?"""
+    if registration is None or registration.status == RegistrationStatus.CANCELLED:
+        return False
+    return registration.id in incomplete_registrations(registration.event, [registration.id])
 
 
 def _chosen_sessions(event: Event, session_ids) -> list[EventSession]:

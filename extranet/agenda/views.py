@@ -272,6 +272,8 @@ def _detail_page(user, event: Event, now, territory_context: dict) -> str:
         can_change=registration is not None and registration.is_active and can_change_registration(user, registration, now),
         session_counts=services.session_counts(event) if event.sessions else {},
         my_places=services.session_places(registration) if registration is not None and registration.is_active else [],
+        # A coordinator registered them, or a question came later: the page says what is left to do.
+        to_complete=registration is not None and registration.is_active and services.missing_required(registration),
         **territory_context,
     )
 
