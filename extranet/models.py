@@ -16,5 +16,17 @@ from extranet.groups.models import (  # noqa: F401
 )
 from extranet.mail import OutgoingMail  # noqa: F401
 from extranet.plan.models import Axis, Priority  # noqa: F401
+from extranet.roadmaps.models import (  # noqa: F401
+    BudgetLine,
+    Indicator,
+    IndicatorTarget,
+    IndicatorValue,
+    Roadmap,
+    RoadmapAction,
+    RoadmapComment,
+    RoadmapIndicator,
+    RoadmapPartner,
+    RoadmapVersion,
+)
 from extranet.territories.models import Territory  # noqa: F401
 from extranet.toolbox.models import Document, DocumentVersion  # noqa: F401

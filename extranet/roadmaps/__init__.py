@@ -1,0 +1,1 @@
+"""Territory roadmaps ("feuilles de route"): structured, versioned, comparable."""

@@ -1,0 +1,324 @@
+"""The rules of roadmaps, as pure functions (budget of fiche 5, the 50/50
+co-financing of the coordinator post, snapshots of a submission and their
+comparison), and the optimistic-locking helpers services use.
+
+Snapshots are plain JSON data (``RoadmapVersion.snapshot``): amounts as
+integer cents, indicator figures as decimal strings (exact, JSON-safe), dates
+as ISO strings. Items are matched between two snapshots by their id (actions,
+indicators), their kind (budget lines) or their content (partners, documents).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable
+
+from flask_babel import format_currency, gettext
+from flask_babel.speaklater import LazyString
+from sqlalchemy.orm.exc import StaleDataError
+
+from extranet.roadmaps.models import BudgetLineKind, Roadmap
+from extranet.timeutil import utcnow
+
+SNAPSHOT_FORMAT = 1
+
+ROADMAP_FIELDS = ("start_year", "end_year", "context", "strategy", "budget_note")
+ACTION_FIELDS = (
+    "axis", "title", "description", "origin", "lead_organisation", "partners",
+    "starts_on", "ends_on", "status", "position", "documents",
+)
+INDICATOR_FIELDS = ("indicator_id", "name", "unit", "objective", "position")
+BUDGET_FIELDS = ("actions", "total_cost_cents", "territory_share_cents")
+
+
+# --- Optimistic locking ---------------------------------------------------------
+
+
+class EditConflict(StaleDataError):
+    """Someone else changed the roadmap since the form was read."""
+
+
+def expect_version(roadmap: Roadmap, expected: int | None) -> None:
+    """Refuse a change made from a form read at another version of the roadmap.
+
+    (The UPDATE itself is guarded too, by ``version_id_col``: this catches the
+    longer window between reading the form and posting it.)"""
+    if expected is None or int(expected) != roadmap.version:
+        raise EditConflict(f"roadmap {roadmap.id} is at version {roadmap.version}, the form was read at {expected}")
+
+
+def touch(roadmap: Roadmap, user=None) -> None:
+    """Record a change of the roadmap or of any of its parts: updates the
+    roadmap row, so that its version grows and concurrent edits conflict."""
+    roadmap.updated_at = utcnow()
+    if user is not None:
+        roadmap.updated_by_id = user.id
+
+
+# --- Budget (fiche 5) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    kind: BudgetLineKind
+    actions: str
+    total_cost_cents: int
+    territory_share_cents: int
+
+    @property
+    def state_share_cents(self) -> int:
+        """What is asked of the State under the call ("demandé dans le cadre de l'AMI")."""
+        return self.total_cost_cents - self.territory_share_cents
+
+
+@dataclass(frozen=True)
+class BudgetTotals:
+    rows: tuple[BudgetRow, ...]  # the six lines, in fiche 5's order; zero where absent
+    total_cost_cents: int
+    territory_share_cents: int
+
+    @property
+    def state_share_cents(self) -> int:
+        return self.total_cost_cents - self.territory_share_cents
+
+    def row(self, kind: BudgetLineKind) -> BudgetRow:
+        return next(r for r in self.rows if r.kind == kind)
+
+
+def _get(line, name, default=None):
+    return line.get(name, default) if isinstance(line, dict) else getattr(line, name, default)
+
+
+def budget_totals(lines: Iterable) -> BudgetTotals:
+    """The six lines of fiche 5 and their totals, from ``BudgetLine`` rows or
+    snapshot dicts. A line given twice adds up (the database forbids it)."""
+    by_kind: dict[BudgetLineKind, list] = {kind: ["", 0, 0] for kind in BudgetLineKind}
+    for line in lines:
+        entry = by_kind[BudgetLineKind(_get(line, "kind"))]
+        actions = _get(line, "actions") or ""
+        entry[0] = f"{entry[0]}\n{actions}".strip() if entry[0] else actions
+        entry[1] += int(_get(line, "total_cost_cents") or 0)
+        entry[2] += int(_get(line, "territory_share_cents") or 0)
+    rows = tuple(BudgetRow(kind, *by_kind[kind]) for kind in BudgetLineKind)
+    return BudgetTotals(
+        rows=rows,
+        total_cost_cents=sum(r.total_cost_cents for r in rows),
+        territory_share_cents=sum(r.territory_share_cents for r in rows),
+    )
+
+
+def _euros(cents: int) -> str:
+    return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def coordinator_cofinancing_problem(total_cost_cents: int, territory_share_cents: int) -> LazyString | None:
+    """The coordinator / facilitator post is co-financed 50% by the State and
+    50% by the territory (fiche 5). None when it is (or when there is no post);
+    otherwise what is wrong, in the reader's language. An odd number of cents
+    cannot split evenly: one cent either way is accepted."""
+    total, share = int(total_cost_cents or 0), int(territory_share_cents or 0)
+    if total == 0 and share == 0:
+        return None
+    if abs(2 * share - total) <= 1:
+        return None
+    return LazyString(
+        lambda: gettext(
+            "The coordinator post must be co-financed 50/50 by the State and the territory: "
+            "the territory's share should be %(expected)s, not %(actual)s.",
+            expected=_euros(total // 2), actual=_euros(share),
+        )
+    )
+
+
+def budget_line_problem(kind: BudgetLineKind, total_cost_cents: int, territory_share_cents: int) -> LazyString | None:
+    """What is wrong with one budget line, or None."""
+    total, share = int(total_cost_cents or 0), int(territory_share_cents or 0)
+    if total < 0 or share < 0:
+        return LazyString(lambda: gettext("Amounts cannot be negative."))
+    if share > total:
+        return LazyString(lambda: gettext("The territory's share cannot exceed the total cost."))
+    if BudgetLineKind(kind) == BudgetLineKind.COORDINATOR:
+        return coordinator_cofinancing_problem(total, share)
+    return None
+
+
+def budget_problems(lines: Iterable) -> dict[BudgetLineKind, LazyString]:
+    """The problems of a budget, per line (empty when it is sound)."""
+    problems = {}
+    for row in budget_totals(lines).rows:
+        problem = budget_line_problem(row.kind, row.total_cost_cents, row.territory_share_cents)
+        if problem is not None:
+            problems[row.kind] = problem
+    return problems
+
+
+# --- Snapshots and their comparison --------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _number(value) -> str | None:
+    """A decimal figure as a canonical string: 150, 12.5 (never 150.00 nor 1.5E+2)."""
+    if value is None:
+        return None
+    text = format(Decimal(value).normalize(), "f")
+    return text
+
+
+def snapshot(roadmap: Roadmap) -> dict:
+    """The whole roadmap as structured JSON data, as frozen in a RoadmapVersion."""
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "roadmap": {
+            "id": roadmap.id,
+            "territory_id": roadmap.territory_id,
+            "period": roadmap.period_label,
+            **{field: getattr(roadmap, field) for field in ROADMAP_FIELDS},
+        },
+        "actions": [
+            {
+                "id": a.id,
+                "axis": a.axis.number if a.axis is not None else None,
+                "title": a.title,
+                "description": a.description or "",
+                "origin": str(a.origin) if a.origin else None,
+                "lead_organisation": a.lead_organisation or "",
+                "partners": a.partners or "",
+                "starts_on": _iso(a.starts_on),
+                "ends_on": _iso(a.ends_on),
+                "status": str(a.status) if a.status else None,
+                "position": a.position or 0,
+                "documents": sorted(d.id for d in a.documents),
+            }
+            for a in roadmap.actions
+        ],
+        "indicators": [
+            {
+                "id": i.id,
+                "indicator_id": i.indicator_id,
+                "name": i.name,
+                "unit": i.unit or "",
+                "objective": i.objective or "",
+                "position": i.position or 0,
+                "targets": {str(t.year): _number(t.value) for t in sorted(i.targets, key=lambda t: t.year)},
+                "values": [
+                    {
+                        "period_label": v.period_label,
+                        "period_start": _iso(v.period_start),
+                        "period_end": _iso(v.period_end),
+                        "value": _number(v.value),
+                    }
+                    for v in sorted(i.values, key=lambda v: (v.period_start, v.period_end))
+                ],
+            }
+            for i in roadmap.indicators
+        ],
+        "budget": [
+            {
+                "kind": str(line.kind),
+                "actions": line.actions or "",
+                "total_cost_cents": int(line.total_cost_cents or 0),
+                "territory_share_cents": int(line.territory_share_cents or 0),
+            }
+            for line in sorted(roadmap.budget_lines, key=lambda b: list(BudgetLineKind).index(BudgetLineKind(b.kind)))
+        ],
+        "partners": sorted(({"kind": str(p.kind), "name": p.name or ""} for p in roadmap.partners),
+                           key=lambda p: (p["kind"], p["name"])),
+        "documents": sorted(d.id for d in roadmap.documents),
+    }
+
+
+def _changes(old: dict, new: dict, fields: Iterable[str]) -> dict:
+    return {f: {"old": old.get(f), "new": new.get(f)} for f in fields if old.get(f) != new.get(f)}
+
+
+def _added_removed(old: list, new: list) -> dict:
+    return {"added": [x for x in new if x not in old], "removed": [x for x in old if x not in new]}
+
+
+def _value_key(value: dict) -> str:
+    return f"{value['period_start']}/{value['period_end']}"
+
+
+def _indicator_changes(old: dict, new: dict) -> dict:
+    changes = _changes(old, new, INDICATOR_FIELDS)
+    targets = {
+        year: {"old": old["targets"].get(year), "new": new["targets"].get(year)}
+        for year in sorted(set(old["targets"]) | set(new["targets"]))
+        if old["targets"].get(year) != new["targets"].get(year)
+    }
+    old_values = {_value_key(v): v for v in old["values"]}
+    new_values = {_value_key(v): v for v in new["values"]}
+    values = []
+    for key in sorted(set(old_values) | set(new_values)):
+        before, after = old_values.get(key), new_values.get(key)
+        if (before or {}).get("value") != (after or {}).get("value"):
+            values.append({
+                "period_label": (after or before)["period_label"],
+                "period_start": (after or before)["period_start"],
+                "period_end": (after or before)["period_end"],
+                "old": before["value"] if before else None,
+                "new": after["value"] if after else None,
+            })
+    return {"changes": changes, "targets": targets, "values": values}
+
+
+def diff(old: dict, new: dict) -> dict:
+    """What changed from snapshot ``old`` to snapshot ``new``.
+
+    Returns ``{"roadmap": {field: {old, new}}, "actions": {added, removed,
+    changed}, "indicators": {added, removed, changed}, "budget": {changed},
+    "partners": {added, removed}, "documents": {added, removed}}``; a changed
+    action carries ``changes`` per field, a changed indicator its field
+    ``changes``, ``targets`` per year and ``values`` per reporting period."""
+    result = {"roadmap": _changes(old["roadmap"], new["roadmap"], ROADMAP_FIELDS)}
+
+    old_actions = {a["id"]: a for a in old["actions"]}
+    new_actions = {a["id"]: a for a in new["actions"]}
+    changed_actions = []
+    for a in new["actions"]:
+        if a["id"] in old_actions:
+            changes = _changes(old_actions[a["id"]], a, ACTION_FIELDS)
+            if changes:
+                changed_actions.append({"id": a["id"], "title": a["title"], "axis": a["axis"], "changes": changes})
+    result["actions"] = {
+        "added": [a for a in new["actions"] if a["id"] not in old_actions],
+        "removed": [a for a in old["actions"] if a["id"] not in new_actions],
+        "changed": changed_actions,
+    }
+
+    old_indicators = {i["id"]: i for i in old["indicators"]}
+    new_indicators = {i["id"]: i for i in new["indicators"]}
+    changed_indicators = []
+    for i in new["indicators"]:
+        if i["id"] in old_indicators:
+            change = _indicator_changes(old_indicators[i["id"]], i)
+            if change["changes"] or change["targets"] or change["values"]:
+                changed_indicators.append({"id": i["id"], "name": i["name"], "unit": i["unit"], **change})
+    result["indicators"] = {
+        "added": [i for i in new["indicators"] if i["id"] not in old_indicators],
+        "removed": [i for i in old["indicators"] if i["id"] not in new_indicators],
+        "changed": changed_indicators,
+    }
+
+    # A line absent from a snapshot is an empty line: fiche 5 always has six.
+    old_budget = {row.kind: row for row in budget_totals(old["budget"]).rows}
+    new_budget = {row.kind: row for row in budget_totals(new["budget"]).rows}
+    budget_changed = []
+    for kind in BudgetLineKind:
+        changes = _changes(vars(old_budget[kind]), vars(new_budget[kind]), BUDGET_FIELDS)
+        if changes:
+            budget_changed.append({"kind": str(kind), "changes": changes})
+    result["budget"] = {"changed": budget_changed}
+
+    result["partners"] = _added_removed(old["partners"], new["partners"])
+    result["documents"] = _added_removed(old["documents"], new["documents"])
+    return result
+
+
+def has_changes(changes: dict) -> bool:
+    """Whether a :func:`diff` found anything."""
+    if changes["roadmap"] or changes["budget"]["changed"]:
+        return True
+    return any(items for key in ("actions", "indicators", "partners", "documents") for items in changes[key].values())
