@@ -432,7 +432,7 @@ def test_french_pages_show_french_dates(client, logged_in, make_event):
     html = text_of(client.get(f"/agenda/{event.id}"))
     # Cayenne is UTC−3, Paris UTC+1 in March before the change.
     assert "jeudi 25 mars 2027, 07:00 (votre heure) — 11:00 à Paris" in html
-    assert "0 places prises sur 3" in html
+    assert "0 place prise sur 3" in html
     assert "S'inscrire" in html
     listing = text_of(client.get("/agenda/"))
     assert "Événements à venir" in listing and "jeudi 25 mars 2027, 07:00 (votre heure) — 11:00 à Paris" in listing
