@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 
+from bench.common import PASSWORD, QueryCounter, log_in, percentile  # noqa: E402
 from extranet import create_app  # noqa: E402
 from extranet.extensions import db  # noqa: E402
 
@@ -51,7 +52,6 @@ SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 PAGE_P50_TARGET_MS = 50  # the issue bounds the p95; the median can only be lower
 PAGE_P95_TARGET_MS = 50
 BATCH = 5_000
-PASSWORD = "mot de passe du banc d'essai"
 DAYS = 730  # two years of discussions
 
 FALLBACK_TEXT = """
@@ -383,42 +383,6 @@ LAST_NAMES = ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "G
 
 
 # --- Measuring ------------------------------------------------------------------------
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-class QueryCounter:
-    """SQL statements run, and the time spent in them (cursor execution only)."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        self.count, self.seconds, self.slowest, self._started = 0, 0.0, (0.0, ""), None
-
-    def before(self, *args, **kwargs):
-        self.count += 1
-        self._started = time.perf_counter()
-
-    def after(self, conn, cursor, statement, *args, **kwargs):
-        elapsed = time.perf_counter() - self._started
-        self.seconds += elapsed
-        if elapsed > self.slowest[0]:
-            self.slowest = (elapsed, " ".join(statement.split())[:90])
-
-
-def log_in(client, email: str) -> None:
-    page = client.get("/auth/login")
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    data = {"email": email, "password": PASSWORD}
-    if token:
-        data["csrf_token"] = token.group(1)
-    response = client.post("/auth/login", data=data)
-    if response.status_code != 302:
-        sys.exit(f"Logging in failed: {response.status_code}")
 
 
 def measure(app, facts: dict, requests: int) -> None:

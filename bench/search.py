@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import percentile  # noqa: E402
 from extranet import create_app  # noqa: E402
 from extranet.search.entries import SearchEntry  # noqa: E402
 from extranet.search.tantivy_engine import STOPWORDS, TantivyEngine, fold  # noqa: E402
@@ -121,11 +122,6 @@ def entries(writer: Writer, rng: random.Random, count: int, start: int = 0):
             year=rng.randint(2018, 2025),
             date=now - timedelta(days=rng.randint(0, 2500)),
         )
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def bench_queries(args, rng, writer, root):

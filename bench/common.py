@@ -1,0 +1,45 @@
+"""What the benchmarks share: a percentile, an SQL statement counter, logging in
+through the real form. The scripts put the project's root on sys.path first."""
+
+import re
+import sys
+import time
+
+# The password of every account a benchmark makes.
+PASSWORD = "mot de passe du banc d'essai"
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class QueryCounter:
+    """SQL statements run, and the time spent in them (cursor execution only)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.count, self.seconds, self.slowest, self._started = 0, 0.0, (0.0, ""), None
+
+    def before(self, *args, **kwargs):
+        self.count += 1
+        self._started = time.perf_counter()
+
+    def after(self, conn, cursor, statement, *args, **kwargs):
+        elapsed = time.perf_counter() - self._started
+        self.seconds += elapsed
+        if elapsed > self.slowest[0]:
+            self.slowest = (elapsed, " ".join(statement.split())[:90])
+
+
+def log_in(client, email: str) -> None:
+    page = client.get("/auth/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    data = {"email": email, "password": PASSWORD}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/auth/login", data=data)
+    if response.status_code != 302:
+        sys.exit(f"Logging in failed: {response.status_code}")
