@@ -199,6 +199,12 @@ def group_tokens(group) -> frozenset[str]:
     return frozenset({group_token(group.id), NATIONAL})
 
 
+def event_tokens(event) -> frozenset[str]:
+    """The search twin of can_view_event: an event of a working group opens like its group."""
+    group = getattr(event, "group", None)
+    return frozenset({NETWORK}) if group is None else group_tokens(group)
+
+
 def is_group_member(user, group) -> bool:
     return _active(user) and group.id in (getattr(user, "group_ids", ()) or ())
 

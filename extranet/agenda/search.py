@@ -27,12 +27,6 @@ def event_url(event_id: int) -> str:
     return f"/agenda/{event_id}"
 
 
-def event_tokens(event: Event) -> frozenset[str]:
-    if event.group is None:
-        return frozenset({permissions.NETWORK})
-    return permissions.group_tokens(event.group)
-
-
 def event_entry(event: Event) -> SearchEntry:
     speakers = tuple(line.strip() for line in (event.speakers or "").splitlines() if line.strip())
     content = "\n".join(part for part in (excerpt(event.description, MAX_CONTENT_CHARS), event.speakers or "", event.place or "") if part)
@@ -48,7 +42,7 @@ def event_entry(event: Event) -> SearchEntry:
         axes=tuple(axis.number for axis in event.axes),
         year=event.starts_at.year,
         date=event.starts_at,
-        access=event_tokens(event),
+        access=permissions.event_tokens(event),
     )
 
 
