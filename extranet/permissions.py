@@ -484,6 +484,57 @@ def can_cancel_event(user, event, now) -> bool:
     return can_organise_event(user, event) and str(event.status) == "scheduled" and event.ends_at > now
 
 
+# --- Roadmaps -------------------------------------------------------------------
+#
+# ``roadmap`` has ``territory_id`` and ``status`` (draft, submitted, validated,
+# returned). The model has no list of members a coordinator allows to edit: the
+# coordinators of the territory edit and submit, nobody else.
+
+_ROADMAP_EDITABLE = ("draft", "returned")
+
+
+def _of_territory(user, territory_id) -> bool:
+    return _active(user) and territory_id is not None and user.territory_id == territory_id
+
+
+def can_create_roadmap(user, territory) -> bool:
+    """Start the roadmap of a new period: the territory's coordinators."""
+    return _coordinator_of(user, territory.id)
+
+
+def can_view_roadmap(user, roadmap) -> bool:
+    """A validated roadmap is the network's library; before that, only its
+    territory and the national team read it."""
+    if str(roadmap.status) == "validated":
+        return _active(user)
+    return is_national(user) or _of_territory(user, roadmap.territory_id)
+
+
+def can_edit_roadmap(user, roadmap) -> bool:
+    """While it is a draft or sent back: the territory's coordinators (frozen
+    while the national team reviews it, and once validated)."""
+    return str(roadmap.status) in _ROADMAP_EDITABLE and _coordinator_of(user, roadmap.territory_id)
+
+
+def can_submit_roadmap(user, roadmap) -> bool:
+    return can_edit_roadmap(user, roadmap)
+
+
+def can_review_roadmap(user, roadmap) -> bool:
+    """Validate or send back a submitted roadmap: the national team."""
+    return str(roadmap.status) == "submitted" and is_national(user)
+
+
+def can_comment_roadmap(user, roadmap) -> bool:
+    """Comments per section: the national team, whatever the status (a draft may get early advice)."""
+    return is_national(user)
+
+
+def can_view_roadmap_versions(user, roadmap) -> bool:
+    """Earlier submissions and the comments on them: the territory and the national team."""
+    return is_national(user) or _of_territory(user, roadmap.territory_id)
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

@@ -1,6 +1,7 @@
 """The rules of roadmaps, as pure functions (budget of fiche 5, the 50/50
 co-financing of the coordinator post, snapshots of a submission and their
-comparison), and the optimistic-locking helpers services use.
+comparison), the optimistic-locking helpers, and the workflow services:
+create, edit, submit (a frozen version), comment, validate or send back.
 
 Snapshots are plain JSON data (``RoadmapVersion.snapshot``): amounts as
 integer cents, indicator figures as decimal strings (exact, JSON-safe), dates
@@ -13,10 +14,28 @@ from decimal import Decimal
 from typing import Iterable
 
 from flask_babel import format_currency, gettext
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from extranet.roadmaps.models import BudgetLineKind, Roadmap
+from extranet.auth.services import ServiceError
+from extranet.extensions import db
+from extranet.permissions import (
+    can_comment_roadmap,
+    can_create_roadmap,
+    can_edit_roadmap,
+    can_review_roadmap,
+    can_submit_roadmap,
+)
+from extranet.roadmaps.models import (
+    BudgetLineKind,
+    Roadmap,
+    RoadmapComment,
+    RoadmapSection,
+    RoadmapStatus,
+    RoadmapVersion,
+)
 from extranet.timeutil import utcnow
 
 SNAPSHOT_FORMAT = 1
@@ -322,3 +341,162 @@ def has_changes(changes: dict) -> bool:
     if changes["roadmap"] or changes["budget"]["changed"]:
         return True
     return any(items for key in ("actions", "indicators", "partners", "documents") for items in changes[key].values())
+
+
+# --- Workflow -------------------------------------------------------------------------
+#
+# Services take the acting user, check the same predicates as the views, change
+# the models and flush; the view commits. Every change of the roadmap itself
+# goes through expect_version() (the form's version) and touch() (the row's
+# version grows), so two people editing at once conflict instead of
+# overwriting each other. Comments and decisions are the national team's and
+# do not conflict with the territory's edits of the text.
+# No mail yet: telling the territory of a decision belongs with the pages.
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+SUMMARY_FIELDS = ("context", "strategy", "budget_note")
+
+
+def create_roadmap(actor, territory, start_year: int, end_year: int) -> Roadmap:
+    if not can_create_roadmap(actor, territory):
+        raise ServiceError("forbidden")
+    try:
+        start_year, end_year = int(start_year), int(end_year)
+    except (TypeError, ValueError):
+        raise ServiceError(_l("Enter the years of the period as numbers, e.g. 2023."), field="start_year") from None
+    if not (YEAR_MIN <= start_year <= YEAR_MAX and YEAR_MIN <= end_year <= YEAR_MAX):
+        raise ServiceError(_l("Enter years between 2000 and 2100."), field="start_year")
+    if end_year < start_year:
+        raise ServiceError(_l("The period cannot end before it starts."), field="end_year")
+    taken = db.session.scalar(
+        select(Roadmap.id).where(Roadmap.territory_id == territory.id, Roadmap.start_year == start_year)
+    )
+    if taken is not None:
+        raise ServiceError(_l("This territory already has a roadmap for a period starting that year."), field="start_year")
+    roadmap = Roadmap(
+        territory_id=territory.id, start_year=start_year, end_year=end_year,
+        status=RoadmapStatus.DRAFT, created_by_id=actor.id, updated_by_id=actor.id,
+    )
+    db.session.add(roadmap)
+    db.session.flush()
+    return roadmap
+
+
+def update_summary(actor, roadmap: Roadmap, expected_version, **values) -> Roadmap:
+    """Context, strategic summary and budget note (Markdown)."""
+    if not can_edit_roadmap(actor, roadmap):
+        raise ServiceError("forbidden")
+    expect_version(roadmap, expected_version)
+    for name in SUMMARY_FIELDS:
+        if name in values:
+            setattr(roadmap, name, (values[name] or "").strip())
+    touch(roadmap, actor)
+    db.session.flush()
+    return roadmap
+
+
+def latest_version(roadmap: Roadmap) -> RoadmapVersion | None:
+    return roadmap.versions[-1] if roadmap.versions else None
+
+
+class _StatusView:
+    """The roadmap seen with another status, to tell "not now" from "never" in refusals."""
+
+    def __init__(self, roadmap, status):
+        self.territory_id, self.status = roadmap.territory_id, status
+
+
+def _with_status(roadmap, status):
+    return _StatusView(roadmap, status)
+
+
+def submit(actor, roadmap: Roadmap, expected_version) -> RoadmapVersion:
+    """Freeze the roadmap as it stands into a new version, for the national team to review."""
+    if not can_submit_roadmap(actor, roadmap):
+        if roadmap.status not in (RoadmapStatus.DRAFT, RoadmapStatus.RETURNED) and can_edit_roadmap(
+            actor, _with_status(roadmap, RoadmapStatus.DRAFT)
+        ):
+            if roadmap.status == RoadmapStatus.VALIDATED:
+                raise ServiceError(_l("This roadmap is validated: it can no longer be changed."))
+            raise ServiceError(_l("This roadmap has been submitted and awaits the national team's review."))
+        raise ServiceError("forbidden")
+    expect_version(roadmap, expected_version)
+    previous = latest_version(roadmap)
+    now = utcnow()
+    version = RoadmapVersion(
+        roadmap=roadmap,
+        number=(previous.number if previous else 0) + 1,
+        submitted_at=now,
+        submitted_by_id=actor.id,
+        snapshot=snapshot(roadmap),
+    )
+    roadmap.status = RoadmapStatus.SUBMITTED
+    roadmap.submitted_at = now
+    touch(roadmap, actor)
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _decide(actor, roadmap: Roadmap, decision: RoadmapStatus, expected_version) -> RoadmapVersion:
+    if not can_review_roadmap(actor, roadmap):
+        if roadmap.status != RoadmapStatus.SUBMITTED and can_review_roadmap(actor, _with_status(roadmap, RoadmapStatus.SUBMITTED)):
+            raise ServiceError(_l("Only a submitted roadmap can be validated or sent back."))
+        raise ServiceError("forbidden")
+    if expected_version is not None:
+        expect_version(roadmap, expected_version)
+    version = latest_version(roadmap)
+    now = utcnow()
+    version.decision = decision
+    version.decided_at = now
+    version.decided_by_id = actor.id
+    roadmap.status = decision
+    if decision == RoadmapStatus.VALIDATED:
+        roadmap.validated_at = now
+    touch(roadmap, actor)
+    db.session.flush()
+    return version
+
+
+def validate(actor, roadmap: Roadmap, expected_version=None) -> RoadmapVersion:
+    """The national team validates the submitted version: the roadmap joins the network's library."""
+    return _decide(actor, roadmap, RoadmapStatus.VALIDATED, expected_version)
+
+
+def send_back(actor, roadmap: Roadmap, message: str, expected_version=None) -> RoadmapVersion:
+    """The national team returns the submitted version with what to change; the
+    territory edits it again and submits a new version."""
+    body = (message or "").strip()
+    if can_review_roadmap(actor, roadmap) and not body:
+        raise ServiceError(_l("Say what the territory should change."), field="message")
+    version = _decide(actor, roadmap, RoadmapStatus.RETURNED, expected_version)
+    db.session.add(RoadmapComment(
+        roadmap=roadmap, version_id=version.id, section=RoadmapSection.GENERAL, body=body, author_id=actor.id,
+    ))
+    db.session.flush()
+    return version
+
+
+def comment(actor, roadmap: Roadmap, section, body: str) -> RoadmapComment:
+    """A comment of the national team on one section, on the latest submission if there is one."""
+    if not can_comment_roadmap(actor, roadmap):
+        raise ServiceError("forbidden")
+    try:
+        section = RoadmapSection(section)
+    except ValueError:
+        raise ServiceError(_l("Choose a section of the roadmap."), field="section") from None
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError(_l("Write your comment."), field="body")
+    version = latest_version(roadmap)
+    item = RoadmapComment(
+        roadmap=roadmap, version_id=version.id if version else None, section=section, body=body, author_id=actor.id,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def compare(version_a: RoadmapVersion, version_b: RoadmapVersion) -> dict:
+    """What changed from ``version_a`` to ``version_b`` (see :func:`diff`)."""
+    return diff(version_a.snapshot, version_b.snapshot)
