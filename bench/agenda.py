@@ -58,16 +58,15 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, insert, select, text  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
-from bench.common import PASSWORD, QueryCounter, log_in, percentile  # noqa: E402
+from bench.common import FIRST_NAMES, LAST_NAMES, PASSWORD, QueryCounter, bulk, log_in, note, percentile  # noqa: E402
 from extranet import create_app  # noqa: E402
 from extranet.extensions import db  # noqa: E402
 from extranet.timeutil import utcnow  # noqa: E402
 
 PAGE_P50_TARGET_MS = 50  # the issue bounds the p95; the median can only be lower
 PAGE_P95_TARGET_MS = 50
-BATCH = 5_000
 # Logging in is not what the race measures: a cheap hash keeps 200 logins quick.
 CHEAP_HASH = "scrypt:1024:8:1"
 DAYS = 365  # events from a year ago to a year ahead
@@ -87,23 +86,6 @@ SENTENCES = [
 TOPICS = ["Prévention des expulsions", "Accompagnement pluridisciplinaire", "Observation sociale", "Intermédiation locative",
           "Santé mentale et logement", "Jeunes sortant de l'ASE", "Pensions de famille", "Un chez-soi d'abord",
           "SIAO et coordination", "Bailleurs sociaux", "Accès au logement social", "Hébergement d'urgence"]
-FIRST_NAMES = ["Camille", "Dominique", "Claude", "Nadia", "Karim", "Sophie", "Julien", "Aïcha", "Hélène", "Thomas", "Léa",
-               "Mehdi", "Isabelle", "François", "Chloé", "Yannick", "Fatou", "Bernard", "Élodie", "Marc"]
-LAST_NAMES = ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garcia", "Roux", "Fontaine", "N'Diaye",
-              "Chevalier", "Girard", "Benali", "Perrin", "Morel", "Mercier", "Lemoine", "Rousseau", "Blanc", "Guérin"]
-
-
-def note(text: str) -> None:
-    """Context for the figures, on stderr so that stdout holds only the figures."""
-    print(f"# {text}", file=sys.stderr, flush=True)
-
-
-def bulk(model, rows) -> int:
-    """INSERT in batches, bypassing the unit of work (and so the search hooks)."""
-    rows = list(rows)
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(model), rows[start : start + BATCH])
-    return len(rows)
 
 
 def skewed_counts(rng: random.Random, total: int, caps: list[int], alpha: float) -> list[int]:

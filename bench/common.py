@@ -1,12 +1,35 @@
-"""What the benchmarks share: a percentile, an SQL statement counter, logging in
-through the real form. The scripts put the project's root on sys.path first."""
+"""What the benchmarks share: names, batched inserts, a percentile, an SQL statement
+counter, logging in through the real form. The scripts put the project's root on
+sys.path first."""
 
 import re
 import sys
 import time
 
+from sqlalchemy import insert
+
+from extranet.extensions import db
+
 # The password of every account a benchmark makes.
 PASSWORD = "mot de passe du banc d'essai"
+BATCH = 5_000
+FIRST_NAMES = ["Camille", "Dominique", "Claude", "Nadia", "Karim", "Sophie", "Julien", "Aïcha", "Hélène", "Thomas", "Léa",
+               "Mehdi", "Isabelle", "François", "Chloé", "Yannick", "Fatou", "Bernard", "Élodie", "Marc"]
+LAST_NAMES = ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garcia", "Roux", "Fontaine", "N'Diaye",
+              "Chevalier", "Girard", "Benali", "Perrin", "Morel", "Mercier", "Lemoine", "Rousseau", "Blanc", "Guérin"]
+
+
+def note(text: str) -> None:
+    """Context for the figures, on stderr so that stdout holds only the figures."""
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def bulk(model, rows) -> int:
+    """INSERT in batches, bypassing the unit of work (and so the search hooks)."""
+    rows = list(rows)
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(insert(model), rows[start : start + BATCH])
+    return len(rows)
 
 
 def percentile(values, p):

@@ -41,9 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
+from sqlalchemy import event, func, select, text, update  # noqa: E402
 
-from bench.common import PASSWORD, QueryCounter, log_in, percentile  # noqa: E402
+from bench.common import BATCH, FIRST_NAMES, LAST_NAMES, PASSWORD, QueryCounter, bulk, log_in, note, percentile  # noqa: E402
 from extranet import create_app  # noqa: E402
 from extranet.extensions import db  # noqa: E402
 
@@ -51,7 +51,6 @@ SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
 PAGE_P50_TARGET_MS = 50  # the issue bounds the p95; the median can only be lower
 PAGE_P95_TARGET_MS = 50
-BATCH = 5_000
 DAYS = 730  # two years of discussions
 
 FALLBACK_TEXT = """
@@ -109,19 +108,6 @@ class Writer:
 
 
 # --- Building the database ---------------------------------------------------------------
-
-
-def note(text: str) -> None:
-    """Context for the figures, on stderr so that stdout holds only the figures."""
-    print(f"# {text}", file=sys.stderr, flush=True)
-
-
-def bulk(model, rows) -> int:
-    """INSERT in batches, bypassing the unit of work (and so the search hooks)."""
-    rows = list(rows)
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(model), rows[start : start + BATCH])
-    return len(rows)
 
 
 def skewed_counts(rng: random.Random, total: int, buckets: int, alpha: float) -> list[int]:
@@ -376,10 +362,6 @@ def build(args, rng: random.Random, writer: Writer) -> dict:
     )
 
 
-FIRST_NAMES = ["Camille", "Dominique", "Claude", "Nadia", "Karim", "Sophie", "Julien", "Aïcha", "Hélène", "Thomas", "Léa",
-               "Mehdi", "Isabelle", "François", "Chloé", "Yannick", "Fatou", "Bernard", "Élodie", "Marc"]
-LAST_NAMES = ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garcia", "Roux", "Fontaine", "N'Diaye",
-              "Chevalier", "Girard", "Benali", "Perrin", "Morel", "Mercier", "Lemoine", "Rousseau", "Blanc", "Guérin"]
 
 
 # --- Measuring ------------------------------------------------------------------------
