@@ -213,3 +213,44 @@ def browser_login(page, live_server, user) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_label("Mot de passe").press("Enter")
     page.wait_for_url(live_server.url + "/")
+
+
+def run_mail_worker(app_config, until, **settings) -> str:
+    """Run the real `send-mail` worker in its own process against the test
+    database and SMTP server until ``until()`` holds, let it go round a few more
+    times, stop it as a service manager would (SIGTERM); its output."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from .conftest import wait_for
+
+    env = dict(
+        os.environ,
+        EXTRANET_ENV="testing",
+        EXTRANET_SECRET_KEY="test",
+        EXTRANET_DATABASE_URL=app_config["DATABASE_URL"],
+        EXTRANET_DATA_DIR=app_config["DATA_DIR"],
+        EXTRANET_MAIL_HOST="127.0.0.1",
+        EXTRANET_MAIL_PORT=str(app_config["MAIL_PORT"]),
+        EXTRANET_BASE_URL="https://extranet.example.gouv.fr",
+        **settings,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "extranet", "send-mail", "--interval", "0.2"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert wait_for(until, timeout=60)
+        time.sleep(1)  # a few more rounds of the loop
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    return output

@@ -2,14 +2,8 @@
 once through the outbox and the real SMTP test server, whoever runs the
 reminders and however often."""
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,12 +14,11 @@ from extranet.agenda.reminders import queue_due_reminders
 from extranet.auth.models import User
 from extranet.extensions import db
 
-from .conftest import wait_for
 from .group_helpers import text_of
+from .helpers import run_mail_worker
 
 pytest_plugins = ["tests.group_fixtures", "tests.agenda_fixtures"]
 
-ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2031, 5, 12, 12, 0)  # a Monday; Paris is UTC+2 then, La Réunion UTC+4
 
 
@@ -302,31 +295,7 @@ def test_the_send_mail_worker_sends_due_reminders_once(app, app_config, make_eve
     event = make_event("Amicall dans une heure", starts_in=timedelta(minutes=45))
     register(app, event, make_user("member", email="bientot@example.org"))
     mailbox.clear()
-    env = dict(
-        os.environ,
-        EXTRANET_ENV="testing",
-        EXTRANET_SECRET_KEY="test",
-        EXTRANET_DATABASE_URL=app_config["DATABASE_URL"],
-        EXTRANET_DATA_DIR=app_config["DATA_DIR"],
-        EXTRANET_MAIL_HOST="127.0.0.1",
-        EXTRANET_MAIL_PORT=str(app_config["MAIL_PORT"]),
-        EXTRANET_DIGEST_HOUR="23",
-        EXTRANET_BASE_URL="https://extranet.example.gouv.fr",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "extranet", "send-mail", "--interval", "0.2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        assert wait_for(lambda: mailbox.received, timeout=60)
-        time.sleep(1)  # a few more rounds of the loop
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, output
+    output = run_mail_worker(app_config, lambda: mailbox.received, EXTRANET_DIGEST_HOUR="23")
     assert [m["To"] for m in mailbox.received] == ["bientot@example.org"]
     assert output.count("Reminders:") == 1
     assert f"https://extranet.example.gouv.fr/agenda/{event.id}" in mailbox.body(mailbox.received[0])

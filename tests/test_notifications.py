@@ -6,14 +6,8 @@ the send-mail worker's loop.
 Accounts made here speak English, so assertions read the source strings.
 """
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,15 +17,13 @@ from extranet.extensions import db
 from extranet.groups.models import GroupMembership, Message, NotificationPreference, ThreadSubscription
 from extranet.timeutil import utcnow
 
-from .conftest import wait_for
 from .group_helpers import text_of
-from .helpers import french
+from .helpers import french, run_mail_worker
 
 # The make_group, add_member and make_thread fixtures.
 pytest_plugins = ["tests.group_fixtures"]
 
 PASSWORD = "un mot de passe solide"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def logout(client):
@@ -295,31 +287,7 @@ def test_digest_days_follow_paris_time():
 
 
 def test_the_send_mail_worker_sends_the_digests_once_a_day(app, app_config, digest_case, mailbox):
-    env = dict(
-        os.environ,
-        EXTRANET_ENV="testing",
-        EXTRANET_SECRET_KEY="test",
-        EXTRANET_DATABASE_URL=app_config["DATABASE_URL"],
-        EXTRANET_DATA_DIR=app_config["DATA_DIR"],
-        EXTRANET_MAIL_HOST="127.0.0.1",
-        EXTRANET_MAIL_PORT=str(app_config["MAIL_PORT"]),
-        EXTRANET_DIGEST_HOUR="0",  # due whatever the time the test runs
-        EXTRANET_BASE_URL="https://extranet.example.gouv.fr",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "extranet", "send-mail", "--interval", "0.2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        assert wait_for(lambda: mailbox.received, timeout=60)
-        time.sleep(1)  # a few more rounds of the loop
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, output
+    output = run_mail_worker(app_config, lambda: mailbox.received, EXTRANET_DIGEST_HOUR="0")  # due whatever the time the test runs
     assert [m["To"] for m in mailbox.received] == ["c@example.org"]  # once, though the loop went round several times
     assert "Digests: 1 digest(s) queued" in output and output.count("Digests:") == 1
     assert "https://extranet.example.gouv.fr/groups/messages/" in mailbox.body(mailbox.received[0])
