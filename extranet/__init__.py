@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from extranet.auth.views import bp as auth_bp
     from extranet.groups.views import bp as groups_bp
     from extranet.home.views import bp as home_bp
+    from extranet.roadmaps.views import bp as roadmaps_bp
     from extranet.search.views import bp as search_bp
     from extranet.territories.views import bp as territories_bp
     from extranet.toolbox.views import bp as toolbox_bp
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(toolbox_bp, url_prefix="/toolbox")
     app.register_blueprint(groups_bp, url_prefix="/groups")
     app.register_blueprint(agenda_bp, url_prefix="/agenda")
+    app.register_blueprint(roadmaps_bp, url_prefix="/roadmaps")
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -486,9 +486,10 @@ def can_cancel_event(user, event, now) -> bool:
 
 # --- Roadmaps -------------------------------------------------------------------
 #
-# ``roadmap`` has ``territory_id`` and ``status`` (draft, submitted, validated,
-# returned). The model has no list of members a coordinator allows to edit: the
-# coordinators of the territory edit and submit, nobody else.
+# ``roadmap`` has ``territory_id``, ``status`` (draft, submitted, validated,
+# returned) and ``editor_ids``: members of the territory its coordinators allow
+# to edit it. Editing covers every part of the draft; submitting commits the
+# territory to the State, so it stays with the coordinators.
 
 _ROADMAP_EDITABLE = ("draft", "returned")
 
@@ -510,14 +511,29 @@ def can_view_roadmap(user, roadmap) -> bool:
     return is_national(user) or _of_territory(user, roadmap.territory_id)
 
 
+def can_manage_roadmap_editors(user, roadmap) -> bool:
+    """Choose which members of the territory may edit: its coordinators."""
+    return _coordinator_of(user, roadmap.territory_id)
+
+
+def can_be_roadmap_editor(user, roadmap) -> bool:
+    """Who a coordinator may allow: an active member of the same territory."""
+    return _of_territory(user, roadmap.territory_id) and not _coordinator_of(user, roadmap.territory_id)
+
+
 def can_edit_roadmap(user, roadmap) -> bool:
-    """While it is a draft or sent back: the territory's coordinators (frozen
-    while the national team reviews it, and once validated)."""
-    return str(roadmap.status) in _ROADMAP_EDITABLE and _coordinator_of(user, roadmap.territory_id)
+    """While it is a draft or sent back: the territory's coordinators and the
+    members they allowed (frozen while the national team reviews it, and once
+    validated)."""
+    if str(roadmap.status) not in _ROADMAP_EDITABLE:
+        return False
+    if _coordinator_of(user, roadmap.territory_id):
+        return True
+    return _of_territory(user, roadmap.territory_id) and user.id in (getattr(roadmap, "editor_ids", ()) or ())
 
 
 def can_submit_roadmap(user, roadmap) -> bool:
-    return can_edit_roadmap(user, roadmap)
+    return str(roadmap.status) in _ROADMAP_EDITABLE and _coordinator_of(user, roadmap.territory_id)
 
 
 def can_review_roadmap(user, roadmap) -> bool:

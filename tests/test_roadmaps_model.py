@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from extranet.extensions import db
-from extranet.plan.models import Axis
 from extranet.roadmaps import services
 from extranet.roadmaps.models import (
     ActionOrigin,
@@ -38,62 +37,7 @@ from extranet.roadmaps.models import (
     roadmap_document,
 )
 from extranet.territories.models import Territory
-
-EUR = 100  # cents
-
-
-def axis(number: int) -> Axis:
-    return db.session.scalar(select(Axis).filter_by(number=number))
-
-
-def build_roadmap(territory="lyon", start_year=2023, end_year=2024) -> Roadmap:
-    """A roadmap as a territory would fill it in: two actions, a shared and an
-    own indicator with targets and values, four budget lines, partners."""
-    shared = db.session.scalar(select(Indicator).filter_by(name="Ménages accédant au logement depuis la rue"))
-    if shared is None:
-        shared = Indicator(name="Ménages accédant au logement depuis la rue", unit="ménages")
-    roadmap = Roadmap(
-        territory=db.session.scalar(select(Territory).filter_by(slug=territory)),
-        start_year=start_year,
-        end_year=end_year,
-        context="Un territoire **urbain** où la demande d'hébergement croît.",
-        strategy="Accès direct au logement depuis la rue.",
-    )
-    roadmap.actions = [
-        RoadmapAction(
-            axis=axis(12), title="Commission de prévention des expulsions", origin=ActionOrigin.EXISTING,
-            lead_organisation="Métropole", partners="CAF, CCAPEX", starts_on=date(2023, 1, 1),
-            ends_on=date(2024, 12, 31), status=ActionStatus.IN_PROGRESS, position=1,
-        ),
-        RoadmapAction(axis=axis(3), title="Captation de logements dans le parc privé", position=2),
-    ]
-    roadmap.indicators = [
-        RoadmapIndicator(
-            indicator=shared, name=shared.name, unit=shared.unit, position=1,
-            targets=[IndicatorTarget(year=2023, value=Decimal(150)), IndicatorTarget(year=2024, value=Decimal(200))],
-            values=[IndicatorValue(period_label="T1 2023", period_start=date(2023, 1, 1), period_end=date(2023, 3, 31), value=Decimal(40))],
-        ),
-        RoadmapIndicator(name="Taux de sortie vers le logement", unit="%", position=2,
-                         targets=[IndicatorTarget(year=2023, value=Decimal("32.5"))]),
-    ]
-    roadmap.budget_lines = [
-        BudgetLine(kind=BudgetLineKind.COORDINATOR, actions="Un poste de coordinateur", total_cost_cents=60_000 * EUR,
-                   territory_share_cents=30_000 * EUR),
-        BudgetLine(kind=BudgetLineKind.ENGINEERING, actions="Étude de préfiguration", total_cost_cents=25_000 * EUR,
-                   territory_share_cents=5_000 * EUR),
-        BudgetLine(kind=BudgetLineKind.SOCIAL_OBSERVATION, actions="Nuit de la solidarité", total_cost_cents=12_345_67,
-                   territory_share_cents=0),
-        BudgetLine(kind=BudgetLineKind.COMMUNICATION, total_cost_cents=8_000 * EUR, territory_share_cents=4_000 * EUR),
-    ]
-    roadmap.partners = [
-        RoadmapPartner(kind=PartnerKind.SIAO),
-        RoadmapPartner(kind=PartnerKind.SOCIAL_LANDLORDS, name="Grand Lyon Habitat"),
-        RoadmapPartner(kind=PartnerKind.SOCIAL_LANDLORDS, name="Lyon Métropole Habitat"),
-    ]
-    db.session.add(roadmap)
-    db.session.flush()
-    return roadmap
-
+from tests.roadmap_fixtures import EUR, axis, build_roadmap
 
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))

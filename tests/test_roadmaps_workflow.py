@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from extranet import permissions
+from extranet.auth.models import User
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.roadmaps import services
@@ -22,6 +23,8 @@ from extranet.roadmaps.models import (
 )
 from extranet.territories.models import Territory
 from tests.test_roadmaps_model import axis, build_roadmap
+
+pytest_plugins = ["tests.roadmap_fixtures"]
 
 STATUSES = ("draft", "submitted", "validated", "returned")
 ACTORS = ("coordinator", "other_coordinator", "member", "other_member", "animator", "admin")
@@ -301,3 +304,27 @@ def test_an_edit_or_submission_from_a_stale_read_raises_edit_conflict(app, peopl
         db.session.rollback()
         db.session.expire_all()
         assert (roadmap.context, roadmap.status, roadmap.versions) == ("Mon contexte", RoadmapStatus.DRAFT, [])
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_make_roadmap_reaches_each_status(app, make_roadmap, status):
+    roadmap = make_roadmap(status=status)
+    with app.app_context():
+        stored = db.session.get(Roadmap, roadmap.id)
+        assert stored.status == RoadmapStatus(status)
+        assert len(stored.versions) == (0 if status == "draft" else 1)
+
+
+def test_an_allowed_member_edits_but_does_not_submit(app, people, make_roadmap):
+    roadmap = make_roadmap()
+    with app.app_context():
+        stored = db.session.get(Roadmap, roadmap.id)
+        member = db.session.get(User, people["member"].id)
+        assert not permissions.can_edit_roadmap(member, stored)
+        stored.editors.append(member)
+        db.session.commit()
+        assert permissions.can_edit_roadmap(member, stored)
+        assert not permissions.can_submit_roadmap(member, stored)
+        other = db.session.get(type(member), people["other_member"].id)
+        assert not permissions.can_be_roadmap_editor(other, stored)
+        assert permissions.can_be_roadmap_editor(member, stored)

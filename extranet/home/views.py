@@ -1,5 +1,4 @@
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -12,9 +11,7 @@ bp = Blueprint("home", __name__)
 
 # Sections of the navigation that later work will build; until then their
 # links lead to an honest "coming soon" page.
-UPCOMING_SECTIONS = {
-    "roadmaps": _l("Roadmaps"),
-}
+UPCOMING_SECTIONS: dict = {}
 
 
 # How many of their next events, and of the next Amicalls, the home page shows.

@@ -218,6 +218,15 @@ roadmap_action_document = Table(
 )
 
 
+# Members of the territory its coordinators allow to edit the roadmap (besides themselves).
+roadmap_editor = Table(
+    "roadmap_editor",
+    db.metadata,
+    Column("roadmap_id", ForeignKey("roadmap.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class Roadmap(db.Model):
     __table_args__ = (
         UniqueConstraint("territory_id", "start_year"),
@@ -268,6 +277,12 @@ class Roadmap(db.Model):
         order_by="(RoadmapComment.created_at, RoadmapComment.id)",
     )
     documents: Mapped[list["Document"]] = relationship(secondary=roadmap_document, order_by="Document.title")  # noqa: F821
+    editors: Mapped[list["User"]] = relationship(secondary=roadmap_editor, order_by="User.name")  # noqa: F821
+
+    @property
+    def editor_ids(self) -> frozenset[int]:
+        """Read by ``permissions.can_edit_roadmap``."""
+        return frozenset(user.id for user in self.editors)
 
     @property
     def period_label(self) -> str:
