@@ -124,6 +124,10 @@ def group_token(group_id: int) -> str:
     return f"group:{group_id}"
 
 
+def territory_token(territory_id: int) -> str:
+    return f"territory:{territory_id}"
+
+
 def access_tokens(user) -> set[str]:
     """The tokens a user holds; none for an anonymous or deactivated account."""
     if not _active(user):
@@ -132,6 +136,8 @@ def access_tokens(user) -> set[str]:
     if is_national(user):
         tokens.add(NATIONAL)
     tokens.update(group_token(g) for g in getattr(user, "group_ids", ()) or ())
+    if getattr(user, "territory_id", None) is not None:
+        tokens.add(territory_token(user.territory_id))
     return tokens
 
 
@@ -532,6 +538,21 @@ def can_edit_roadmap(user, roadmap) -> bool:
     return _of_territory(user, roadmap.territory_id) and user.id in (getattr(roadmap, "editor_ids", ()) or ())
 
 
+def can_report_roadmap_values(user, roadmap) -> bool:
+    """Report the values an indicator reached (fiche 4's follow-up): the same
+    people as :func:`can_edit_roadmap`, while it is a draft or sent back AND
+    once it is validated. A validated roadmap is the territory's commitment for
+    its whole period, and the follow-up of its indicators happens during that
+    period: reporting a quarter changes no commitment (no new submission, the
+    status stays validated; the frozen versions keep what was submitted). Not
+    while it is submitted: the national team reviews what it reads, unchanged."""
+    if str(roadmap.status) not in _ROADMAP_EDITABLE + ("validated",):
+        return False
+    if _coordinator_of(user, roadmap.territory_id):
+        return True
+    return _of_territory(user, roadmap.territory_id) and user.id in (getattr(roadmap, "editor_ids", ()) or ())
+
+
 def can_submit_roadmap(user, roadmap) -> bool:
     return str(roadmap.status) in _ROADMAP_EDITABLE and _coordinator_of(user, roadmap.territory_id)
 
@@ -544,6 +565,13 @@ def can_review_roadmap(user, roadmap) -> bool:
 def can_comment_roadmap(user, roadmap) -> bool:
     """Comments per section: the national team, whatever the status (a draft may get early advice)."""
     return is_national(user)
+
+
+def roadmap_tokens(roadmap) -> frozenset[str]:
+    """The search twin of can_view_roadmap, for a roadmap and each of its actions."""
+    if str(roadmap.status) == "validated":
+        return frozenset({NETWORK})
+    return frozenset({territory_token(roadmap.territory_id), NATIONAL})
 
 
 def can_view_roadmap_versions(user, roadmap) -> bool:
