@@ -579,6 +579,18 @@ def can_view_roadmap_versions(user, roadmap) -> bool:
     return is_national(user) or _of_territory(user, roadmap.territory_id)
 
 
+def can_view_network_indicators(user, obj=None) -> bool:
+    """The shared indicators added up across territories, who is late in
+    reporting, the network export: the national team (it animates the network;
+    territories read each other's validated roadmaps instead)."""
+    return is_national(user)
+
+
+def can_manage_indicators(user, obj=None) -> bool:
+    """Add, edit, take off or put back an indicator of the national list: the national team."""
+    return is_national(user)
+
+
 def template_globals() -> dict:
     """The predicates exposed to Jinja, so templates hide what views would refuse."""
     return {name: value for name, value in globals().items() if name.startswith(("can_", "is_"))}

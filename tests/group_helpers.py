@@ -24,7 +24,16 @@ def message_ids(app, thread_id) -> list[int]:
         return list(db.session.scalars(select(Message.id).where(Message.thread_id == thread_id).order_by(Message.number)))
 
 
+def settled(app):
+    """Until the index's merge threads are over: a commit made while one runs is
+    applied when it ends (see extranet.search.entries.drain)."""
+    engine = get_engine(app)
+    while any(thread.is_alive() for thread in list(engine._merges)):
+        engine.wait_for_merges()
+
+
 def search_keys(app, user, text) -> list[str]:
+    settled(app)
     with app.app_context():
         reader = db.session.get(User, user.id)
         return [hit.key for hit in get_engine(app).query(text, access=permissions.access_tokens(reader), per_page=100).hits]

@@ -14,24 +14,11 @@ from extranet.groups.models import Group
 from extranet.plan.models import Axis
 from extranet.search import KINDS, all_entries, get_engine
 
-from .group_helpers import search_keys as _search_keys
+from .group_helpers import search_keys, settled
 from .group_helpers import text_of
 from .helpers import parse
 
 pytest_plugins = ["tests.group_fixtures", "tests.agenda_fixtures"]
-
-
-def settled(app):
-    """Until the index's merge threads are over: a commit made while one runs is
-    applied when it ends (see extranet.search.entries.drain)."""
-    engine = get_engine(app)
-    while any(thread.is_alive() for thread in list(engine._merges)):
-        engine.wait_for_merges()
-
-
-def search_keys(app, user, text) -> list[str]:
-    settled(app)
-    return _search_keys(app, user, text)
 
 
 def facets(app, user, text) -> dict:

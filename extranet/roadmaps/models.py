@@ -491,3 +491,6 @@ class RoadmapComment(db.Model):
     roadmap: Mapped[Roadmap] = relationship(back_populates="comments")
     version: Mapped[RoadmapVersion | None] = relationship()
     author: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+from extranet.roadmaps import search  # noqa: E402, F401  (registers roadmaps and their actions with the search index)
