@@ -10,8 +10,6 @@ one for the questions. Exports use the same statements over the whole event.
 Services take the acting user, flush and never commit.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -182,16 +180,8 @@ def workshops_text(row: Registrant) -> str:
 
 # --- Exports ------------------------------------------------------------------------------
 
-# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def export_table(event: Event) -> tuple[list[str], list[list[str]]]:
-    """The header and rows shared by the CSV and XLSX exports. Dates in Paris
+    """The header and rows of the CSV and XLSX exports (written by extranet.exports). Dates in Paris
     time, said in the header: a file is passed on, the reader's zone unknown."""
     services = _services()
     asked = questions(event)
@@ -219,40 +209,6 @@ def export_table(event: Event) -> tuple[list[str], list[list[str]]]:
             workshops_text(row),
         ])
     return header, rows
-
-
-def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
-    """UTF-8 with a BOM and ``;`` between cells: French Excel opens it as is."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([safe_cell(c) for c in header])
-    writer.writerows([safe_cell(c) for c in row] for row in rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: list[str], rows: list[list[str]], sheet: str) -> bytes:
-    """Every cell written as a string: nothing a registrant typed becomes a formula."""
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                     "strings_to_numbers": False})
-    # Excel's limits on sheet names: 31 characters, none of []:*?/\
-    name = "".join(c for c in sheet if c not in "[]:*?/\\")[:31] or "1"
-    worksheet = book.add_worksheet(name)
-    bold = book.add_format({"bold": True})
-    widths = [len(c) for c in header]
-    for col, value in enumerate(header):
-        worksheet.write_string(0, col, value, bold)
-    for r, row in enumerate(rows, start=1):
-        for col, value in enumerate(row):
-            worksheet.write_string(r, col, value)
-            widths[col] = max(widths[col], min(len(value), 60))
-    for col, width in enumerate(widths):
-        worksheet.set_column(col, col, width + 2)
-    worksheet.freeze_panes(1, 0)
-    book.close()
-    return out.getvalue()
 
 
 # --- Check-in ---------------------------------------------------------------------------

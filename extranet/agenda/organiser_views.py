@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from extranet import exports
 from extranet.agenda import organiser
 from extranet.agenda.models import Registration, RegistrationStatus
 from extranet.agenda.organiser_forms import CancelEventForm, CheckInForm, MessageForm
@@ -27,8 +28,6 @@ from extranet.permissions import (
     require,
 )
 from extranet.timeutil import utcnow
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _private(response: Response) -> Response:
@@ -69,12 +68,10 @@ def _export(event_id, kind: str) -> Response:
     require(can_view_registrants(user, event))
     header, rows = organiser.export_table(event)
     if kind == "csv":
-        response = Response(organiser.to_csv(header, rows), content_type="text/csv; charset=utf-8")
+        body, mimetype = exports.to_csv(header, rows), exports.CSV_MIMETYPE
     else:
-        response = Response(organiser.to_xlsx(header, rows, _("Registrants")), content_type=XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="inscrits-evenement-{event.id}.{kind}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return _private(response)
+        body, mimetype = exports.to_xlsx(header, rows, _("Registrants")), exports.XLSX_MIMETYPE
+    return exports.download(body, mimetype, f"inscrits-evenement-{event.id}.{kind}")
 
 
 @bp.route("/<int:event_id>/registrants.csv")
