@@ -66,6 +66,7 @@ def load() -> None:
     _load_documents(slugs)
     _load_groups(slugs)
     _load_events()
+    _load_roadmaps(slugs)
 
 
 def _load_documents(slugs: dict) -> None:
@@ -304,6 +305,310 @@ def _load_events() -> None:
             else:  # registrations of a past event, as they were
                 db.session.add(Registration(event_id=event.id, user_id=user.id, territory_id=user.territory_id,
                                             status=RegistrationStatus.REGISTERED, created_at=starts - timedelta(days=7)))
+        db.session.flush()
+
+
+# Roadmaps ("feuilles de route"): the national list of shared indicators (the
+# spirit of fiche 4); Lyon's validated 2021–2022 roadmap, sent back once so
+# that its two versions compare, and its 2023–2024 draft; validated 2023–2024
+# roadmaps of three other territories, each with actions on axis 12
+# (prévention des expulsions) for the axis view and the comparison. The
+# Pas-de-Calais is late in reporting its figures.
+SHARED_INDICATORS = [
+    ("Ménages accédant au logement depuis la rue", "ménages",
+     "Personnes sans abri accédant directement à un logement ordinaire ou adapté, sans passage par l'hébergement."),
+    ("Ménages accédant au logement depuis l'hébergement", "ménages",
+     "Sorties de l'hébergement généraliste (CHRS, CHU, hôtel) vers un logement ordinaire ou adapté."),
+    ("Mesures d'accompagnement vers et dans le logement", "mesures",
+     "Mesures ouvertes dans l'année : AVDL, accompagnement pluridisciplinaire, accompagnement en IML."),
+    ("Places d'intermédiation locative", "places",
+     "Places en location / sous-location et en mandat de gestion mobilisées dans le parc privé."),
+    ("Expulsions locatives évitées", "ménages",
+     "Ménages assignés dont le bail est maintenu ou qui sont relogés avant le concours de la force publique."),
+    ("Places en pension de famille", "places", "Places ouvertes en pension de famille et en résidence accueil."),
+    ("Logements très sociaux (PLAI adaptés) agréés", "logements", "Logements PLAI adaptés agréés dans l'année."),
+]
+
+# Coordinators of the territories whose roadmaps are shown besides Lyon and La Réunion's.
+ROADMAP_COORDINATORS = [
+    dict(email="coordination.grenoble@demo.logement-dabord.fr", name="Hélène Rousseau", territory="grenoble-alpes",
+         function="Cheffe de projet Logement d'abord", organisation="Grenoble-Alpes Métropole"),
+    dict(email="coordination.pasdecalais@demo.logement-dabord.fr", name="Karim Benali", territory="pas-de-calais",
+         function="Coordinateur départemental Logement d'abord", organisation="Département du Pas-de-Calais"),
+]
+
+# Budget lines of fiche 5: kind -> (actions, total cost over 12 months in euros, territory's share in euros).
+# Indicators: (shared indicator name or (own name, unit), objective, {year: target}).
+# Values are quarterly, reported up to ``reported_until`` (year, quarter), each a
+# share of the year's target times ``pace``.
+ROADMAPS = [
+    dict(
+        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(2021, 2022), status="validated",
+        pace=0.9, reported_until=(2022, 4),
+        context="La Métropole de Lyon compte près de **1,4 million d'habitants**. Chaque soir, plus de 2 000 personnes "
+                "sollicitent le 115 ; 7 000 ménages sont hébergés dans le dispositif généraliste, dont un tiers à l'hôtel.\n\n"
+                "Le marché locatif est tendu : le taux de rotation dans le parc social est tombé sous 7 % et les loyers "
+                "du parc privé excluent les ménages aux ressources les plus faibles.",
+        strategy="La Métropole fait du **Logement d'abord** le cadre de sa politique d'insertion par le logement :\n\n"
+                 "- accès direct au logement depuis la rue, avec un accompagnement modulable ;\n"
+                 "- une plateforme unique d'accompagnement pluridisciplinaire ;\n"
+                 "- la prévention des expulsions dès le premier impayé ;\n"
+                 "- la captation de logements dans le parc privé.",
+        budget_note="S'y ajoutent les crédits de droit commun du FSL (3,2 M€) et de l'AVDL.",
+        actions=[
+            (12, "Signalement à la CCAPEX dès le premier impayé", "existing", "Métropole de Lyon", "CAF, bailleurs sociaux, CCAPEX",
+             "in_progress", "Les bailleurs signalent l'impayé dès le premier mois ; un travailleur social prend contact sous 15 jours."),
+            (12, "Équipe mobile de prévention des expulsions", "new", "Fondation Abbé Pierre", "Métropole, ADIL, Maison de la veille sociale",
+             "in_progress", "Des visites à domicile pour les ménages qui ne répondent plus aux courriers du bailleur."),
+            (9, "Plateforme d'accompagnement pluridisciplinaire", "new", "Maison de la veille sociale", "Métropole, ARS, associations",
+             "done", "Une porte d'entrée unique pour l'accompagnement vers et dans le logement, santé mentale comprise."),
+            (2, "Agence immobilière à vocation sociale métropolitaine", "existing", "Métropole de Lyon", "Soliha, Habitat et Humanisme",
+             "in_progress", "Captation de logements du parc privé en mandat de gestion, garantie des loyers."),
+            (6, "Accès direct au logement depuis la rue", "new", "SIAO du Rhône", "Bailleurs sociaux, équipes de maraude",
+             "in_progress", "Des logements réservés aux personnes à la rue, sans passage par l'hébergement."),
+            (15, "Comité de pilotage partenarial semestriel", "existing", "Préfecture et Métropole", "Tous les partenaires",
+             "done", ""),
+        ],
+        indicators=[
+            ("Ménages accédant au logement depuis la rue", "Faire de l'accès direct au logement une voie ordinaire.", {2021: 150, 2022: 200}),
+            ("Expulsions locatives évitées", "Diviser par deux les expulsions effectives.", {2021: 120, 2022: 160}),
+            ("Mesures d'accompagnement vers et dans le logement", "", {2021: 400, 2022: 450}),
+            ("Places d'intermédiation locative", "", {2021: 80, 2022: 120}),
+            (("Délai moyen d'accès au logement depuis la demande", "mois"), "Réduire le délai pour les publics prioritaires.", {2021: 9, 2022: 6}),
+        ],
+        budget={"coordinator": ("Un poste de chef de projet à temps plein", 60_000, 30_000),
+                "engineering": ("Étude de préfiguration de la plateforme d'accompagnement", 40_000, 10_000),
+                "social_intervention": ("Équipe mobile de prévention des expulsions", 180_000, 60_000),
+                "social_observation": ("Nuit de la solidarité", 25_000, 5_000),
+                "monitoring_evaluation": ("Évaluation par un cabinet extérieur", 30_000, 10_000),
+                "communication": ("Journée métropolitaine du Logement d'abord", 10_000, 5_000)},
+        partners=[("state_services", "DDETS du Rhône"), ("social_landlords", "Lyon Métropole Habitat"),
+                  ("social_landlords", "Grand Lyon Habitat"), ("siao", "Maison de la veille sociale"),
+                  ("people_concerned", "Conseil régional des personnes accueillies"), ("associations", "Fondation Abbé Pierre"),
+                  ("caf", "CAF du Rhône"), ("ars", "ARS Auvergne-Rhône-Alpes")],
+        # First submitted with a larger engineering line and no governance action: sent back, corrected, validated.
+        returned=dict(engineering_cost=65_000,
+                      message="Merci de préciser la gouvernance de la démarche (qui pilote, à quel rythme) et de "
+                              "justifier le montant de l'ingénierie de projet.",
+                      comments=[("indicators", "Pouvez-vous préciser la source du délai moyen d'accès (SNE ou SIAO) ?")]),
+    ),
+    dict(
+        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(2023, 2024), status="draft",
+        pace=1.0, reported_until=None, editors=("bailleur.lyon@demo.logement-dabord.fr",),
+        context="Le bilan 2021–2022 est encourageant : **312 ménages** ont accédé au logement depuis la rue. "
+                "La tension du marché locatif s'est pourtant accrue.",
+        strategy="Consolider la plateforme d'accompagnement et étendre la prévention des expulsions au parc privé.",
+        budget_note="",
+        actions=[
+            (12, "Prévention des expulsions dans le parc privé", "new", "ADIL du Rhône", "Métropole, CAF, huissiers",
+             "to_start", "Étendre le repérage précoce des impayés aux bailleurs privés, avec l'ADIL et la CAF."),
+            (12, "Signalement à la CCAPEX dès le premier impayé", "existing", "Métropole de Lyon", "CAF, bailleurs sociaux",
+             "in_progress", ""),
+            (3, "Deux nouvelles pensions de famille", "new", "Habitat et Humanisme", "Métropole, DDETS", "to_start", ""),
+            (10, "Formation des travailleurs sociaux aux principes du Logement d'abord", "existing", "Métropole de Lyon",
+             "IRTS, associations", "to_start", ""),
+        ],
+        indicators=[
+            ("Ménages accédant au logement depuis la rue", "", {2023: 220, 2024: 250}),
+            ("Expulsions locatives évitées", "", {2023: 180, 2024: 200}),
+            ("Places en pension de famille", "", {2023: 25, 2024: 50}),
+        ],
+        budget={"coordinator": ("Un poste de chef de projet à temps plein", 62_000, 31_000),
+                "social_intervention": ("Prévention des expulsions dans le parc privé", 120_000, 40_000)},
+        partners=[("state_services", "DDETS du Rhône"), ("siao", "Maison de la veille sociale"), ("caf", "CAF du Rhône")],
+        comments=[("indicators", "Pensez à reprendre l'indicateur « Mesures d'accompagnement vers et dans le logement » "
+                                 "de la liste nationale : il permet de consolider les chiffres du réseau.")],
+    ),
+    dict(
+        territory="grenoble-alpes", coordinator="coordination.grenoble@demo.logement-dabord.fr", years=(2023, 2024),
+        status="validated", pace=1.05, reported_until=(2024, 4),
+        context="Grenoble-Alpes Métropole et ses 49 communes : un parc social de 50 000 logements, un recours "
+                "important à l'hôtel, un hiver rigoureux qui met à l'abri plus de 1 500 personnes.",
+        strategy="Priorité au **logement** pour les personnes à la rue et au maintien dans le logement.",
+        budget_note="",
+        actions=[
+            (12, "Commission de prévention des expulsions par bassin de vie", "existing", "Grenoble-Alpes Métropole",
+             "Département de l'Isère, CAF, bailleurs", "in_progress",
+             "Une commission mensuelle par bassin examine les situations dès l'assignation."),
+            (12, "Fonds d'apurement des dettes locatives", "new", "CCAS de Grenoble", "Bailleurs sociaux, Action Logement",
+             "in_progress", "Un prêt sans intérêt pour solder la dette et reprendre le paiement du loyer courant."),
+            (9, "Accompagnement « Un chez-soi d'abord » métropolitain", "new", "Groupement de coopération sociale", "ARS, CHU",
+             "in_progress", ""),
+            (2, "Intermédiation locative dans le parc privé", "existing", "Un Toit Pour Tous", "Métropole, Anah", "in_progress", ""),
+            (5, "Observatoire métropolitain du sans-abrisme", "new", "Grenoble-Alpes Métropole", "SIAO de l'Isère", "done", ""),
+        ],
+        indicators=[
+            ("Ménages accédant au logement depuis la rue", "", {2023: 90, 2024: 110}),
+            ("Expulsions locatives évitées", "", {2023: 70, 2024: 90}),
+            ("Places d'intermédiation locative", "", {2023: 60, 2024: 80}),
+            ("Mesures d'accompagnement vers et dans le logement", "", {2023: 250, 2024: 300}),
+        ],
+        budget={"coordinator": ("Une cheffe de projet", 55_000, 27_500),
+                "social_intervention": ("Fonds d'apurement et accompagnement", 90_000, 30_000),
+                "social_observation": ("Observatoire métropolitain", 20_000, 10_000)},
+        partners=[("state_services", "DDETS de l'Isère"), ("siao", "SIAO de l'Isère"), ("ccas", "CCAS de Grenoble"),
+                  ("social_landlords", "Actis"), ("ars", "ARS Auvergne-Rhône-Alpes")],
+    ),
+    dict(
+        territory="pas-de-calais", coordinator="coordination.pasdecalais@demo.logement-dabord.fr", years=(2023, 2024),
+        status="validated", pace=0.7, reported_until=(2023, 3),
+        context="Un département de 1,4 million d'habitants, aux réalités contrastées entre le bassin minier, "
+                "le littoral et l'Arrageois ; des EPCI nouvellement engagés depuis 2021.",
+        strategy="Déployer le Logement d'abord avec les EPCI et structurer la prévention des expulsions.",
+        budget_note="Le FSL départemental finance par ailleurs l'accompagnement social lié au logement.",
+        actions=[
+            (12, "Chartes de prévention des expulsions avec les EPCI", "new", "Département du Pas-de-Calais",
+             "EPCI, bailleurs, Banque de France", "in_progress", ""),
+            (12, "Diagnostics sociaux et financiers dès l'assignation", "existing", "Département du Pas-de-Calais",
+             "CCAPEX, associations", "in_progress", ""),
+            (7, "Mobilisation du contingent préfectoral pour les sortants d'hébergement", "existing", "DDETS du Pas-de-Calais",
+             "Bailleurs sociaux", "in_progress", ""),
+            (15, "Gouvernance départementale avec les EPCI", "new", "Département du Pas-de-Calais", "EPCI", "done", ""),
+        ],
+        indicators=[
+            ("Expulsions locatives évitées", "", {2023: 100, 2024: 120}),
+            ("Ménages accédant au logement depuis l'hébergement", "", {2023: 200, 2024: 220}),
+            ("Logements très sociaux (PLAI adaptés) agréés", "", {2023: 40, 2024: 50}),
+        ],
+        budget={"coordinator": ("Un coordinateur départemental", 58_000, 29_000),
+                "engineering": ("Appui aux EPCI", 35_000, 15_000)},
+        partners=[("state_services", "DDETS du Pas-de-Calais"), ("epci", "Communauté urbaine d'Arras"),
+                  ("siao", "SIAO du Pas-de-Calais"), ("caf", "CAF du Pas-de-Calais")],
+    ),
+    dict(
+        territory="la-reunion", coordinator="coordination.reunion@demo.logement-dabord.fr", years=(2023, 2024),
+        status="validated", pace=0.95, reported_until=(2024, 4),
+        context="Un département de 870 000 habitants où 38 % de la population vit sous le seuil de pauvreté ; "
+                "des besoins importants en logement très social.",
+        strategy="Accélérer la production de logements très sociaux et prévenir les ruptures résidentielles.",
+        budget_note="",
+        actions=[
+            (12, "Permanences de prévention des expulsions dans chaque arrondissement", "new", "Département de La Réunion",
+             "ADIL, CAF, bailleurs sociaux", "in_progress", "Une permanence mensuelle dans chacun des quatre arrondissements."),
+            (1, "Programme de logements très sociaux adaptés", "existing", "SHLMR", "DEAL, communes", "in_progress", ""),
+            (5, "Nuit de la solidarité à Saint-Denis", "new", "Département de La Réunion", "Ville de Saint-Denis, SIAO",
+             "done", ""),
+        ],
+        indicators=[
+            ("Expulsions locatives évitées", "", {2023: 60, 2024: 80}),
+            ("Logements très sociaux (PLAI adaptés) agréés", "", {2023: 150, 2024: 180}),
+            ("Ménages accédant au logement depuis la rue", "", {2023: 40, 2024: 60}),
+        ],
+        budget={"coordinator": ("Une coordinatrice", 50_000, 25_000),
+                "social_observation": ("Nuit de la solidarité", 15_000, 5_000)},
+        partners=[("state_services", "DEAL de La Réunion"), ("social_landlords", "SHLMR"), ("siao", "SIAO de La Réunion"),
+                  ("caf", "CAF de La Réunion")],
+    ),
+]
+QUARTER_SHARES = (0.2, 0.25, 0.25, 0.3)  # of the year's target, quarter by quarter
+
+
+def _load_roadmaps(slugs: dict) -> None:
+    import calendar
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from extranet.plan.models import Axis
+    from extranet.roadmaps import services as roadmaps
+    from extranet.roadmaps.models import (
+        ActionOrigin, ActionStatus, BudgetLine, BudgetLineKind, Indicator, IndicatorTarget, IndicatorValue, PartnerKind,
+        Roadmap, RoadmapAction, RoadmapIndicator, RoadmapPartner,
+    )
+    from extranet.toolbox.models import Document
+
+    if db.session.scalar(select(Roadmap.id).limit(1)) is not None:
+        return
+    for account in ROADMAP_COORDINATORS:
+        if find_user_by_email(account["email"]) is None:
+            fields = dict(account)
+            create_user(password=PASSWORD, role=Role.COORDINATOR, territory_id=slugs[fields.pop("territory")], **fields)
+    shared = {}
+    for position, (name, unit, description) in enumerate(SHARED_INDICATORS, start=1):
+        shared[name] = db.session.scalar(select(Indicator).filter_by(name=name)) or Indicator(
+            name=name, unit=unit, description=description, position=position)
+        db.session.add(shared[name])
+    axes = {a.number: a for a in db.session.scalars(select(Axis))}
+    admin = find_user_by_email("admin@demo.logement-dabord.fr")
+    platform = db.session.scalar(select(Document).filter(Document.title.startswith("Plateforme d'accompagnement")))
+
+    for spec in ROADMAPS:
+        coordinator = find_user_by_email(spec["coordinator"])
+        start, end = spec["years"]
+        roadmap = Roadmap(
+            territory_id=slugs[spec["territory"]], start_year=start, end_year=end, context=spec["context"],
+            strategy=spec["strategy"], budget_note=spec["budget_note"], created_by_id=coordinator.id,
+            updated_by_id=coordinator.id, created_at=datetime(start - 1, 12, 10, 9, 0),
+        )
+        actions = []
+        for position, (number, title, origin, lead, partners, status, description) in enumerate(spec["actions"], start=1):
+            actions.append(RoadmapAction(
+                axis=axes[number], title=title, origin=ActionOrigin(origin), lead_organisation=lead, partners=partners,
+                status=ActionStatus(status), description=description, position=position,
+                starts_on=date(start, 1 + 3 * (position % 2), 1), ends_on=date(end, 12, 31),
+            ))
+            if number == 9 and platform is not None and spec["territory"] == "lyon":
+                actions[-1].documents.append(platform)
+        returned = spec.get("returned")
+        # A roadmap sent back gets its last action after the national team's review.
+        roadmap.actions = actions[:-1] if returned else actions
+        for position, (which, objective, targets) in enumerate(spec["indicators"], start=1):
+            indicator = shared[which] if isinstance(which, str) else None
+            name, unit = (indicator.name, indicator.unit) if indicator else which
+            item = RoadmapIndicator(indicator=indicator, name=name, unit=unit, objective=objective, position=position)
+            item.targets = [IndicatorTarget(year=year, value=Decimal(value)) for year, value in targets.items()]
+            until = spec["reported_until"]
+            for year, target in targets.items():
+                for quarter, share in enumerate(QUARTER_SHARES, start=1):
+                    if until is None or (year, quarter) > until:
+                        break
+                    first = date(year, 3 * quarter - 2, 1)
+                    last = date(year, 3 * quarter, calendar.monthrange(year, 3 * quarter)[1])
+                    # A duration in months goes down quarter after quarter; counts are reached bit by bit.
+                    value = target * (1.1 - 0.05 * quarter) if unit == "mois" else target * share * spec["pace"]
+                    item.values.append(IndicatorValue(
+                        period_label=f"T{quarter} {year}", period_start=first, period_end=last,
+                        value=Decimal(str(round(value, 1 if unit == "mois" else 0))), reported_by_id=coordinator.id,
+                        reported_at=datetime.combine(last, datetime.min.time()),
+                    ))
+            roadmap.indicators.append(item)
+        for kind, (planned, total, share) in spec["budget"].items():
+            roadmap.budget_lines.append(BudgetLine(kind=BudgetLineKind(kind), actions=planned, total_cost_cents=total * 100,
+                                                   territory_share_cents=share * 100))
+        roadmap.partners = [RoadmapPartner(kind=PartnerKind(kind), name=name) for kind, name in spec["partners"]]
+        for email in spec.get("editors", ()):
+            roadmap.editors.append(find_user_by_email(email))
+        db.session.add(roadmap)
+        db.session.flush()
+
+        for section, body in spec.get("comments", ()):
+            roadmaps.comment(admin, roadmap, section, body)
+        if spec["status"] == "draft":
+            continue
+        if returned:
+            # The first submission, sent back.
+            line = next(b for b in roadmap.budget_lines if b.kind == BudgetLineKind.ENGINEERING)
+            kept = line.total_cost_cents
+            line.total_cost_cents = returned["engineering_cost"] * 100
+            db.session.flush()
+            roadmaps.submit(coordinator, roadmap, roadmap.version)
+            for section, body in returned["comments"]:
+                roadmaps.comment(admin, roadmap, section, body)
+            roadmaps.send_back(admin, roadmap, returned["message"])
+            line.total_cost_cents = kept
+            roadmap.actions.append(actions[-1])
+            roadmaps.touch(roadmap, coordinator)
+            db.session.flush()
+        roadmaps.submit(coordinator, roadmap, roadmap.version)
+        roadmaps.validate(admin, roadmap)
+        # The workflow ran today: date it as it happened, before the period began.
+        for n, version in enumerate(roadmap.versions):
+            version.submitted_at = datetime(start - 1, 12, 15 + 5 * n, 10, 0)
+            version.decided_at = datetime(start - 1, 12, 17 + 5 * n, 15, 0)
+        for item in roadmap.comments:
+            if item.version is not None:
+                item.created_at = item.version.decided_at
+        roadmap.submitted_at = roadmap.versions[-1].submitted_at
+        roadmap.validated_at = roadmap.versions[-1].decided_at
         db.session.flush()
 
 
