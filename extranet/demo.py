@@ -309,11 +309,13 @@ def _load_events() -> None:
 
 
 # Roadmaps ("feuilles de route"): the national list of shared indicators (the
-# spirit of fiche 4); Lyon's validated 2021–2022 roadmap, sent back once so
-# that its two versions compare, and its 2023–2024 draft; validated 2023–2024
-# roadmaps of three other territories, each with actions on axis 12
-# (prévention des expulsions) for the axis view and the comparison. The
-# Pas-de-Calais is late in reporting its figures.
+# spirit of fiche 4); Lyon's validated roadmap for last year and this year,
+# sent back once so that its two versions compare, and its draft for the next
+# two years; validated roadmaps of three other territories for the same
+# period, each with actions on axis 12 (prévention des expulsions) for the axis
+# view and the comparison. Periods follow today's date, so that the network
+# view has this year's figures and a territory late in reporting them (the
+# Pas-de-Calais).
 SHARED_INDICATORS = [
     ("Ménages accédant au logement depuis la rue", "ménages",
      "Personnes sans abri accédant directement à un logement ordinaire ou adapté, sans passage par l'hébergement."),
@@ -338,13 +340,14 @@ ROADMAP_COORDINATORS = [
 ]
 
 # Budget lines of fiche 5: kind -> (actions, total cost over 12 months in euros, territory's share in euros).
-# Indicators: (shared indicator name or (own name, unit), objective, {year: target}).
-# Values are quarterly, reported up to ``reported_until`` (year, quarter), each a
-# share of the year's target times ``pace``.
+# Periods: ``years`` counted from this year. Indicators: (shared indicator name
+# or (own name, unit), objective, (target of the first year, of the second)).
+# Values are quarterly, each a share of the year's target times ``pace``, up to
+# the last quarter ended, or ``lag`` quarters before it (None: no value yet).
 ROADMAPS = [
     dict(
-        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(2021, 2022), status="validated",
-        pace=0.9, reported_until=(2022, 4),
+        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(-1, 0), status="validated",
+        pace=0.9, lag=0,
         context="La Métropole de Lyon compte près de **1,4 million d'habitants**. Chaque soir, plus de 2 000 personnes "
                 "sollicitent le 115 ; 7 000 ménages sont hébergés dans le dispositif généraliste, dont un tiers à l'hôtel.\n\n"
                 "Le marché locatif est tendu : le taux de rotation dans le parc social est tombé sous 7 % et les loyers "
@@ -370,11 +373,11 @@ ROADMAPS = [
              "done", ""),
         ],
         indicators=[
-            ("Ménages accédant au logement depuis la rue", "Faire de l'accès direct au logement une voie ordinaire.", {2021: 150, 2022: 200}),
-            ("Expulsions locatives évitées", "Diviser par deux les expulsions effectives.", {2021: 120, 2022: 160}),
-            ("Mesures d'accompagnement vers et dans le logement", "", {2021: 400, 2022: 450}),
-            ("Places d'intermédiation locative", "", {2021: 80, 2022: 120}),
-            (("Délai moyen d'accès au logement depuis la demande", "mois"), "Réduire le délai pour les publics prioritaires.", {2021: 9, 2022: 6}),
+            ("Ménages accédant au logement depuis la rue", "Faire de l'accès direct au logement une voie ordinaire.", (150, 200)),
+            ("Expulsions locatives évitées", "Diviser par deux les expulsions effectives.", (120, 160)),
+            ("Mesures d'accompagnement vers et dans le logement", "", (400, 450)),
+            ("Places d'intermédiation locative", "", (80, 120)),
+            (("Délai moyen d'accès au logement depuis la demande", "mois"), "Réduire le délai pour les publics prioritaires.", (9, 6)),
         ],
         budget={"coordinator": ("Un poste de chef de projet à temps plein", 60_000, 30_000),
                 "engineering": ("Étude de préfiguration de la plateforme d'accompagnement", 40_000, 10_000),
@@ -393,9 +396,9 @@ ROADMAPS = [
                       comments=[("indicators", "Pouvez-vous préciser la source du délai moyen d'accès (SNE ou SIAO) ?")]),
     ),
     dict(
-        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(2023, 2024), status="draft",
-        pace=1.0, reported_until=None, editors=("bailleur.lyon@demo.logement-dabord.fr",),
-        context="Le bilan 2021–2022 est encourageant : **312 ménages** ont accédé au logement depuis la rue. "
+        territory="lyon", coordinator="coordination.lyon@demo.logement-dabord.fr", years=(1, 2), status="draft",
+        pace=1.0, lag=None, editors=("bailleur.lyon@demo.logement-dabord.fr",),
+        context="Le bilan de la feuille de route en cours est encourageant : **312 ménages** ont accédé au logement depuis la rue. "
                 "La tension du marché locatif s'est pourtant accrue.",
         strategy="Consolider la plateforme d'accompagnement et étendre la prévention des expulsions au parc privé.",
         budget_note="",
@@ -409,9 +412,9 @@ ROADMAPS = [
              "IRTS, associations", "to_start", ""),
         ],
         indicators=[
-            ("Ménages accédant au logement depuis la rue", "", {2023: 220, 2024: 250}),
-            ("Expulsions locatives évitées", "", {2023: 180, 2024: 200}),
-            ("Places en pension de famille", "", {2023: 25, 2024: 50}),
+            ("Ménages accédant au logement depuis la rue", "", (220, 250)),
+            ("Expulsions locatives évitées", "", (180, 200)),
+            ("Places en pension de famille", "", (25, 50)),
         ],
         budget={"coordinator": ("Un poste de chef de projet à temps plein", 62_000, 31_000),
                 "social_intervention": ("Prévention des expulsions dans le parc privé", 120_000, 40_000)},
@@ -420,8 +423,8 @@ ROADMAPS = [
                                  "de la liste nationale : il permet de consolider les chiffres du réseau.")],
     ),
     dict(
-        territory="grenoble-alpes", coordinator="coordination.grenoble@demo.logement-dabord.fr", years=(2023, 2024),
-        status="validated", pace=1.05, reported_until=(2024, 4),
+        territory="grenoble-alpes", coordinator="coordination.grenoble@demo.logement-dabord.fr", years=(-1, 0),
+        status="validated", pace=1.05, lag=0,
         context="Grenoble-Alpes Métropole et ses 49 communes : un parc social de 50 000 logements, un recours "
                 "important à l'hôtel, un hiver rigoureux qui met à l'abri plus de 1 500 personnes.",
         strategy="Priorité au **logement** pour les personnes à la rue et au maintien dans le logement.",
@@ -438,10 +441,10 @@ ROADMAPS = [
             (5, "Observatoire métropolitain du sans-abrisme", "new", "Grenoble-Alpes Métropole", "SIAO de l'Isère", "done", ""),
         ],
         indicators=[
-            ("Ménages accédant au logement depuis la rue", "", {2023: 90, 2024: 110}),
-            ("Expulsions locatives évitées", "", {2023: 70, 2024: 90}),
-            ("Places d'intermédiation locative", "", {2023: 60, 2024: 80}),
-            ("Mesures d'accompagnement vers et dans le logement", "", {2023: 250, 2024: 300}),
+            ("Ménages accédant au logement depuis la rue", "", (90, 110)),
+            ("Expulsions locatives évitées", "", (70, 90)),
+            ("Places d'intermédiation locative", "", (60, 80)),
+            ("Mesures d'accompagnement vers et dans le logement", "", (250, 300)),
         ],
         budget={"coordinator": ("Une cheffe de projet", 55_000, 27_500),
                 "social_intervention": ("Fonds d'apurement et accompagnement", 90_000, 30_000),
@@ -450,8 +453,8 @@ ROADMAPS = [
                   ("social_landlords", "Actis"), ("ars", "ARS Auvergne-Rhône-Alpes")],
     ),
     dict(
-        territory="pas-de-calais", coordinator="coordination.pasdecalais@demo.logement-dabord.fr", years=(2023, 2024),
-        status="validated", pace=0.7, reported_until=(2023, 3),
+        territory="pas-de-calais", coordinator="coordination.pasdecalais@demo.logement-dabord.fr", years=(-1, 0),
+        status="validated", pace=0.7, lag=3,
         context="Un département de 1,4 million d'habitants, aux réalités contrastées entre le bassin minier, "
                 "le littoral et l'Arrageois ; des EPCI nouvellement engagés depuis 2021.",
         strategy="Déployer le Logement d'abord avec les EPCI et structurer la prévention des expulsions.",
@@ -466,9 +469,9 @@ ROADMAPS = [
             (15, "Gouvernance départementale avec les EPCI", "new", "Département du Pas-de-Calais", "EPCI", "done", ""),
         ],
         indicators=[
-            ("Expulsions locatives évitées", "", {2023: 100, 2024: 120}),
-            ("Ménages accédant au logement depuis l'hébergement", "", {2023: 200, 2024: 220}),
-            ("Logements très sociaux (PLAI adaptés) agréés", "", {2023: 40, 2024: 50}),
+            ("Expulsions locatives évitées", "", (100, 120)),
+            ("Ménages accédant au logement depuis l'hébergement", "", (200, 220)),
+            ("Logements très sociaux (PLAI adaptés) agréés", "", (40, 50)),
         ],
         budget={"coordinator": ("Un coordinateur départemental", 58_000, 29_000),
                 "engineering": ("Appui aux EPCI", 35_000, 15_000)},
@@ -476,8 +479,8 @@ ROADMAPS = [
                   ("siao", "SIAO du Pas-de-Calais"), ("caf", "CAF du Pas-de-Calais")],
     ),
     dict(
-        territory="la-reunion", coordinator="coordination.reunion@demo.logement-dabord.fr", years=(2023, 2024),
-        status="validated", pace=0.95, reported_until=(2024, 4),
+        territory="la-reunion", coordinator="coordination.reunion@demo.logement-dabord.fr", years=(-1, 0),
+        status="validated", pace=0.95, lag=0,
         context="Un département de 870 000 habitants où 38 % de la population vit sous le seuil de pauvreté ; "
                 "des besoins importants en logement très social.",
         strategy="Accélérer la production de logements très sociaux et prévenir les ruptures résidentielles.",
@@ -490,9 +493,9 @@ ROADMAPS = [
              "done", ""),
         ],
         indicators=[
-            ("Expulsions locatives évitées", "", {2023: 60, 2024: 80}),
-            ("Logements très sociaux (PLAI adaptés) agréés", "", {2023: 150, 2024: 180}),
-            ("Ménages accédant au logement depuis la rue", "", {2023: 40, 2024: 60}),
+            ("Expulsions locatives évitées", "", (60, 80)),
+            ("Logements très sociaux (PLAI adaptés) agréés", "", (150, 180)),
+            ("Ménages accédant au logement depuis la rue", "", (40, 60)),
         ],
         budget={"coordinator": ("Une coordinatrice", 50_000, 25_000),
                 "social_observation": ("Nuit de la solidarité", 15_000, 5_000)},
@@ -514,6 +517,7 @@ def _load_roadmaps(slugs: dict) -> None:
         ActionOrigin, ActionStatus, BudgetLine, BudgetLineKind, Indicator, IndicatorTarget, IndicatorValue, PartnerKind,
         Roadmap, RoadmapAction, RoadmapIndicator, RoadmapPartner,
     )
+    from extranet.timeutil import utcnow
     from extranet.toolbox.models import Document
 
     if db.session.scalar(select(Roadmap.id).limit(1)) is not None:
@@ -531,14 +535,19 @@ def _load_roadmaps(slugs: dict) -> None:
     admin = find_user_by_email("admin@demo.logement-dabord.fr")
     platform = db.session.scalar(select(Document).filter(Document.title.startswith("Plateforme d'accompagnement")))
 
+    today = utcnow().date()
+    ended = (today.year, (today.month - 1) // 3)  # the last quarter ended: (year, 0) is the year before's fourth
+    ended = (ended[0] - 1, 4) if ended[1] == 0 else ended
     for spec in ROADMAPS:
         coordinator = find_user_by_email(spec["coordinator"])
-        start, end = spec["years"]
+        start, end = (today.year + n for n in spec["years"])
         roadmap = Roadmap(
             territory_id=slugs[spec["territory"]], start_year=start, end_year=end, context=spec["context"],
             strategy=spec["strategy"], budget_note=spec["budget_note"], created_by_id=coordinator.id,
-            updated_by_id=coordinator.id, created_at=datetime(start - 1, 12, 10, 9, 0),
+            updated_by_id=coordinator.id,
         )
+        if spec["status"] != "draft":
+            roadmap.created_at = datetime(start - 1, 11, 10, 9, 0)
         actions = []
         for position, (number, title, origin, lead, partners, status, description) in enumerate(spec["actions"], start=1):
             actions.append(RoadmapAction(
@@ -555,11 +564,12 @@ def _load_roadmaps(slugs: dict) -> None:
             indicator = shared[which] if isinstance(which, str) else None
             name, unit = (indicator.name, indicator.unit) if indicator else which
             item = RoadmapIndicator(indicator=indicator, name=name, unit=unit, objective=objective, position=position)
-            item.targets = [IndicatorTarget(year=year, value=Decimal(value)) for year, value in targets.items()]
-            until = spec["reported_until"]
-            for year, target in targets.items():
+            item.targets = [IndicatorTarget(year=start + n, value=Decimal(value)) for n, value in enumerate(targets)]
+            lag = spec["lag"]
+            until = None if lag is None else (ended[0] * 4 + ended[1] - 1 - lag)  # in quarters since year 0
+            for year, target in ((start + n, value) for n, value in enumerate(targets)):
                 for quarter, share in enumerate(QUARTER_SHARES, start=1):
-                    if until is None or (year, quarter) > until:
+                    if until is None or year * 4 + quarter - 1 > until:
                         break
                     first = date(year, 3 * quarter - 2, 1)
                     last = date(year, 3 * quarter, calendar.monthrange(year, 3 * quarter)[1])
