@@ -66,3 +66,80 @@ def log_in(client, email: str) -> None:
     response = client.post("/auth/login", data=data)
     if response.status_code != 302:
         sys.exit(f"Logging in failed: {response.status_code}")
+
+
+def seed_reference_data() -> None:
+    """The territories and the plan's priorities and axes, as `flask extranet load-reference-data` loads them."""
+    from extranet.plan.services import load_plan
+    from extranet.territories.services import load_territories
+
+    load_territories()
+    load_plan()
+    db.session.commit()
+
+
+def set_sequences(tables) -> None:
+    """Ids were given explicitly: on PostgreSQL, move the sequences past them and gather statistics."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in tables:
+        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+
+
+def postgresql():
+    """A throwaway PostgreSQL server, started like the test suite's (tests/conftest.py):
+    ``with postgresql() as server: url = server.create_database("name")``."""
+    from contextlib import contextmanager
+
+    from tests.conftest import PostgresServer
+
+    @contextmanager
+    def running():
+        server = PostgresServer().start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    return running()
+
+
+def time_pages(app, clients: dict, pages: dict, requests: int):
+    """Each page of ``pages`` ({name: (client key, url)}), warmed up three times
+    (templates compiled, first-visit bookkeeping written) with its SQL statements
+    counted on the last, then requested ``requests`` times in turn. Returns
+    ({name: (statements, ms in the database, (slowest s, statement))},
+    {name: [ms per request]}). Exits on any answer but 200."""
+    from sqlalchemy import event
+
+    counter = QueryCounter()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counter.before)
+    event.listen(engine, "after_cursor_execute", counter.after)
+    queries = {}
+    try:
+        for name, (who, url) in pages.items():
+            for _ in range(3):
+                counter.reset()
+                response = clients[who].get(url)
+                if response.status_code != 200:
+                    sys.exit(f"{name}: {url} answered {response.status_code}")
+            queries[name] = (counter.count, counter.seconds * 1000, counter.slowest)
+    finally:
+        event.remove(engine, "before_cursor_execute", counter.before)
+        event.remove(engine, "after_cursor_execute", counter.after)
+    timings: dict[str, list[float]] = {name: [] for name in pages}
+    for _ in range(requests):
+        for name, (who, url) in pages.items():
+            started = time.perf_counter()
+            response = clients[who].get(url)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                sys.exit(f"{name}: {url} answered {response.status_code}")
+    return queries, timings
