@@ -67,6 +67,8 @@ SETTINGS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": (5, int),
     "LOGIN_MAX_FAILURES_PER_IP": (20, int),
     "LOGIN_THROTTLE_MINUTES": (15, int),
+    # Roadmaps: days after the end of a quarter before a territory's missing figures for it count as late.
+    "ROADMAP_REPORTING_GRACE_DAYS": (30, int),
 }
 
 
