@@ -13,13 +13,35 @@ change made meanwhile by someone else gives :func:`edit_conflict` instead of
 an overwrite.
 """
 
-from flask import Blueprint, abort, flash
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
 
+from extranet.auth.models import User
+from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_view_roadmap, require
+from extranet.http import int_arg
+from extranet.permissions import (
+    can_create_roadmap,
+    can_edit_roadmap,
+    can_manage_roadmap_editors,
+    can_view_document,
+    can_view_roadmap,
+    require,
+)
+from extranet.roadmaps import editing, services
+from extranet.roadmaps.forms import AttachForm, AttachmentUploadForm, EditorForm, PartnersForm, RoadmapForm, SummaryForm, VersionForm
 from extranet.roadmaps.models import Roadmap
+from extranet.territories.models import Territory
+from extranet.toolbox import views as toolbox_views
+from extranet.toolbox.models import Document, DocumentType, Visibility
 
 bp = Blueprint("roadmaps", __name__)
 
@@ -57,6 +79,339 @@ def edit_conflict(form, roadmap: Roadmap) -> None:
     if hasattr(form, "version"):
         form.version.data = roadmap.version
         form.version.raw_data = [str(roadmap.version)]
+
+
+# --- The roadmap's page and its general parts (context, partners, attached files, editors) ---------
+
+_SLUG = re.compile(r"[a-z0-9-]{1,80}")
+
+
+def _form_roadmap(roadmap_id: int) -> Roadmap:
+    """The roadmap for one of its edit pages: 404, 403 unless the reader may edit it now."""
+    roadmap = _roadmap(roadmap_id)
+    require(can_edit_roadmap(_actor(), roadmap))
+    return roadmap
+
+
+def _error_beside(form, field: str, message) -> None:
+    form[field].errors = list(form[field].errors or ()) + [message]
+
+
+# The section partials are included by other pages too (the print page):
+# what they need beyond ``roadmap`` they ask for themselves.
+
+
+@bp.app_template_global()
+def roadmap_partner_groups(roadmap: Roadmap):
+    return editing.partners_by_kind(roadmap)
+
+
+@bp.app_template_global()
+def roadmap_visible_documents(roadmap: Roadmap):
+    return editing.visible_documents(_actor(), roadmap)
+
+
+@bp.route("/<int:roadmap_id>")
+def show(roadmap_id):
+    roadmap = db.session.scalar(
+        select(Roadmap).where(Roadmap.id == roadmap_id).options(
+            selectinload(Roadmap.territory), selectinload(Roadmap.updated_by),
+            selectinload(Roadmap.partners), selectinload(Roadmap.documents), selectinload(Roadmap.editors),
+        )
+    )
+    if roadmap is None:
+        abort(404)
+    user = _actor()
+    require(can_view_roadmap(user, roadmap))
+    return render_template(
+        "roadmaps/roadmap.html",
+        roadmap=roadmap,
+        editable=can_edit_roadmap(user, roadmap),
+        printing=False,
+        manages_editors=can_manage_roadmap_editors(user, roadmap),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """A coordinator starts the roadmap of a new period: ``?territory=<id>``."""
+    territory_id = int_arg("territory")
+    territory = db.session.get(Territory, territory_id) if territory_id is not None else None
+    if territory is None:
+        abort(404)
+    user = _actor()
+    require(can_create_roadmap(user, territory))
+    form = RoadmapForm()
+    if request.method == "GET":
+        start, end = editing.default_period(territory)
+        form.start_year.data, form.end_year.data = str(start), str(end)
+    elif form.validate_on_submit():
+        try:
+            roadmap = services.create_roadmap(user, territory, form.start_year.data, form.end_year.data)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.message == "forbidden":
+                abort(403)
+            _error_beside(form, error.field if error.field in form else "start_year", error.message)
+        except IntegrityError:
+            # Someone made the same period at the same moment.
+            db.session.rollback()
+            _error_beside(form, "start_year", _("This territory already has a roadmap for a period starting that year."))
+        else:
+            db.session.commit()
+            flash(_("The roadmap %(period)s is created: fill in its parts, then submit it.", period=roadmap.period_label), "success")
+            return redirect(url_for("roadmaps.show", roadmap_id=roadmap.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("roadmaps/new.html", form=form, territory=territory), status
+
+
+@bp.route("/<int:roadmap_id>/summary", methods=["GET", "POST"])
+def edit_summary(roadmap_id):
+    roadmap = _form_roadmap(roadmap_id)
+    if request.method == "GET":
+        form = SummaryForm(data={"context": roadmap.context, "strategy": roadmap.strategy,
+                                 "budget_note": roadmap.budget_note, "version": roadmap.version})
+        return render_template("roadmaps/summary.html", form=form, roadmap=roadmap)
+    form = SummaryForm()
+    if form.validate_on_submit():
+        try:
+            services.update_summary(_actor(), roadmap, form.version.data, context=form.context.data,
+                                    strategy=form.strategy.data, budget_note=form.budget_note.data)
+            db.session.commit()
+        except (services.EditConflict, StaleDataError):
+            edit_conflict(form, roadmap)
+        except ServiceError:
+            db.session.rollback()
+            abort(403)
+        else:
+            flash(_("The context and strategy are saved."), "success")
+            return redirect(url_for("roadmaps.show", roadmap_id=roadmap.id) + "#section-context")
+    return render_template("roadmaps/summary.html", form=form, roadmap=roadmap), 400 if form.errors else 409
+
+
+@bp.route("/<int:roadmap_id>/partners", methods=["GET", "POST"])
+def edit_partners(roadmap_id):
+    roadmap = _form_roadmap(roadmap_id)
+    if request.method == "GET":
+        data = {"version": roadmap.version}
+        for kind, names in editing.partners_by_kind(roadmap):
+            data[f"kind_{kind.value}"] = True
+            data[f"names_{kind.value}"] = "\n".join(names)
+        form = PartnersForm(data=data)
+        return render_template("roadmaps/partners.html", form=form, roadmap=roadmap)
+    form = PartnersForm()
+    if form.validate_on_submit():
+        try:
+            changed = editing.set_partners(_actor(), roadmap, form.version.data, form.entries())
+            db.session.commit()
+        except (services.EditConflict, StaleDataError):
+            edit_conflict(form, roadmap)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.message == "forbidden":
+                abort(403)
+            _error_beside(form, error.field if error.field in form else "version", _("Check the partners."))
+        else:
+            flash(_("The partners are saved.") if changed else _("Nothing to save: the partners are unchanged."),
+                  "success" if changed else "info")
+            return redirect(url_for("roadmaps.show", roadmap_id=roadmap.id) + "#section-governance")
+    return render_template("roadmaps/partners.html", form=form, roadmap=roadmap), 400 if form.errors else 409
+
+
+# Attached files: attach a toolbox document, publish a new one into the toolbox
+# and attach it, detach. The upload goes through the toolbox's own form,
+# checks and service (size, real type, text extraction).
+
+
+def _upload_form(roadmap: Roadmap, form=None):
+    form = form or AttachmentUploadForm()
+    toolbox_views._set_choices(form)
+    if request.method == "GET" or form.version.data is None:
+        form.version.data = roadmap.version
+    return form
+
+
+def _attach_form(roadmap: Roadmap, query: str, form=None):
+    form = form or AttachForm()
+    choices = editing.attachable_documents(_actor(), roadmap, query)
+    form.document_id.choices = [SelectChoice("", _("— Choose a document —"))] + [
+        SelectChoice(str(d.id), d.title + (f" — {d.territory.name}" if d.territory else "")) for d in choices
+    ]
+    if request.method == "GET" or form.version.data is None:
+        form.version.data = roadmap.version
+    return form
+
+
+def _attachments_page(roadmap: Roadmap, attach_form=None, upload_form=None, status=200):
+    query = " ".join(request.args.get("q", "").split())[:200]
+    if upload_form is None:
+        upload_form = _upload_form(roadmap)
+        upload_form.territory_id.data = roadmap.territory_id
+        upload_form.type.data = DocumentType.AGREEMENT
+        upload_form.visibility.data = Visibility.NETWORK
+        # The axes the roadmap's actions serve, to start from.
+        upload_form.axes.data = sorted({a.axis_id for a in roadmap.actions})
+    return render_template(
+        "roadmaps/attachments.html",
+        roadmap=roadmap,
+        documents=editing.visible_documents(_actor(), roadmap),
+        hidden_count=len(roadmap.documents) - len(editing.visible_documents(_actor(), roadmap)),
+        attach_form=_attach_form(roadmap, query, attach_form),
+        upload_form=upload_form,
+        detach_form=VersionForm(data={"version": roadmap.version}),
+        query=query,
+    ), status
+
+
+@bp.route("/<int:roadmap_id>/attachments")
+def attachments(roadmap_id):
+    return _attachments_page(_form_roadmap(roadmap_id))
+
+
+def _attached_document(document_id: int):
+    document = db.session.get(Document, document_id)
+    if document is None or not can_view_document(_actor(), document):
+        abort(404)
+    return document
+
+
+@bp.post("/<int:roadmap_id>/attachments/attach")
+def attach_document(roadmap_id):
+    roadmap = _form_roadmap(roadmap_id)
+    form = AttachForm()
+    _attach_form(roadmap, request.args.get("q", ""), form)
+    if form.validate_on_submit():
+        document = _attached_document(form.document_id.data)
+        try:
+            editing.attach_document(_actor(), roadmap, form.version.data, document)
+            db.session.commit()
+        except (services.EditConflict, StaleDataError):
+            edit_conflict(form, roadmap)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.message == "forbidden":
+                abort(403)
+            _error_beside(form, "document_id", _("This document is already attached."))
+        else:
+            flash(_("The document “%(title)s” is attached to the roadmap.", title=document.title), "success")
+            return redirect(url_for("roadmaps.attachments", roadmap_id=roadmap.id))
+    return _attachments_page(roadmap, attach_form=form, status=400 if form.errors else 409)
+
+
+@bp.post("/<int:roadmap_id>/attachments/upload")
+def upload_attachment(roadmap_id):
+    roadmap = _form_roadmap(roadmap_id)
+    form = _upload_form(roadmap, AttachmentUploadForm())
+    valid = form.validate_on_submit()
+    upload = toolbox_views._upload(form)
+    if valid and upload is not None:
+        try:
+            document = editing.publish_and_attach(_actor(), roadmap, form.version.data, upload=upload,
+                                                  **toolbox_views._metadata(form))
+            db.session.commit()
+        except (services.EditConflict, StaleDataError):
+            edit_conflict(form, roadmap)
+        except ServiceError as error:
+            toolbox_views._service_error(form, error)
+        else:
+            flash(_("The document “%(title)s” is published in the toolbox and attached to the roadmap.",
+                    title=document.title), "success")
+            return redirect(url_for("roadmaps.attachments", roadmap_id=roadmap.id))
+    if upload is not None:
+        toolbox_views._keep_aside(form, upload)
+    return _attachments_page(roadmap, upload_form=form, status=400 if form.errors else 409)
+
+
+@bp.post("/<int:roadmap_id>/attachments/<int:document_id>/detach")
+def detach_document(roadmap_id, document_id):
+    roadmap = _form_roadmap(roadmap_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    document = _attached_document(document_id)
+    try:
+        editing.detach_document(_actor(), roadmap, form.version.data, document)
+        db.session.commit()
+    except (services.EditConflict, StaleDataError):
+        edit_conflict(form, roadmap)
+    except ServiceError as error:
+        db.session.rollback()
+        if error.message == "forbidden":
+            abort(403)
+        abort(404)
+    else:
+        flash(_("The document “%(title)s” is no longer attached to the roadmap; it stays in the toolbox.",
+                title=document.title), "success")
+    return redirect(url_for("roadmaps.attachments", roadmap_id=roadmap.id))
+
+
+# Editors: the members of the territory its coordinators allow to edit the draft.
+
+
+def _editors_page(roadmap: Roadmap, form=None, status=200):
+    form = form or EditorForm()
+    form.user_id.choices = [SelectChoice("", _("— Choose a member —"))] + [
+        SelectChoice(str(u.id), u.name + (f" — {u.organisation}" if u.organisation else ""))
+        for u in editing.editor_candidates(roadmap)
+    ]
+    return render_template("roadmaps/editors.html", roadmap=roadmap, form=form), status
+
+
+@bp.route("/<int:roadmap_id>/editors", methods=["GET", "POST"])
+def editors(roadmap_id):
+    roadmap = _roadmap(roadmap_id)
+    require(can_manage_roadmap_editors(_actor(), roadmap))
+    if request.method == "GET":
+        return _editors_page(roadmap)
+    form = EditorForm()
+    _editors_page(roadmap, form)
+    if form.validate_on_submit():
+        member = db.session.get(User, form.user_id.data)
+        try:
+            editing.add_editor(_actor(), roadmap, member)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.message == "forbidden":
+                abort(403)
+            _error_beside(form, "user_id", _("Choose a member from the list."))
+        else:
+            db.session.commit()
+            flash(_("%(name)s may now edit this roadmap; they are told by email.", name=member.name), "success")
+            return redirect(url_for("roadmaps.editors", roadmap_id=roadmap.id))
+    return _editors_page(roadmap, form, 400)
+
+
+@bp.post("/<int:roadmap_id>/editors/<int:user_id>/remove")
+def remove_editor(roadmap_id, user_id):
+    roadmap = _roadmap(roadmap_id)
+    require(can_manage_roadmap_editors(_actor(), roadmap))
+    if not VersionForm().validate_on_submit():
+        abort(400)
+    member = db.session.get(User, user_id)
+    if member is None or member.id not in roadmap.editor_ids:
+        abort(404)
+    editing.remove_editor(_actor(), roadmap, member)
+    db.session.commit()
+    flash(_("%(name)s may no longer edit this roadmap.", name=member.name), "success")
+    return redirect(url_for("roadmaps.editors", roadmap_id=roadmap.id))
+
+
+@bp.route("/territory/<slug>")
+def territory(slug):
+    """A territory's roadmaps, every period, those the reader may open."""
+    found = db.session.scalar(select(Territory).where(Territory.slug == slug)) if _SLUG.fullmatch(slug) else None
+    if found is None:
+        abort(404)
+    user = _actor()
+    roadmaps = [
+        r for r in db.session.scalars(
+            select(Roadmap).where(Roadmap.territory_id == found.id).options(selectinload(Roadmap.updated_by))
+            .order_by(Roadmap.start_year.desc())
+        )
+        if can_view_roadmap(user, r)
+    ]
+    return render_template("roadmaps/territory.html", territory=found, roadmaps=roadmaps,
+                           can_create=can_create_roadmap(user, found))
 
 
 # The other pages of the blueprint (each module registers its routes on ``bp``).
