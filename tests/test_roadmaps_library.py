@@ -1,0 +1,338 @@
+"""The library of roadmaps (issue 6, point 3): the list and its filters, one
+axis across the territories, the comparison of two to four territories. Each
+shows only what the reader may open (another territory's draft never appears,
+not even its action titles), the SQL rule agrees with can_view_roadmap, and
+every page runs as many queries for 8 roadmaps as for 2."""
+
+import pytest
+from sqlalchemy import select
+
+from extranet import permissions
+from extranet.extensions import db
+from extranet.roadmaps.library import visible_roadmaps_clause
+from extranet.roadmaps.models import Roadmap, RoadmapAction, RoadmapStatus
+from extranet.territories.models import Territory
+from tests.roadmap_fixtures import build_roadmap
+
+from .helpers import french, parse, queries_for
+
+pytest_plugins = ["tests.roadmap_fixtures"]
+
+STATUSES = ("draft", "submitted", "validated", "returned")
+YEARS = {"draft": 2019, "submitted": 2021, "validated": 2023, "returned": 2025}
+ROLES = {
+    # name: (role, territory)
+    "coordinator": ("coordinator", "lyon"),
+    "member": ("member", "lyon"),
+    "other_coordinator": ("coordinator", "nantes"),
+    "other_member": ("member", "nantes"),
+    "animator": ("animator", None),
+    "admin": ("admin", None),
+}
+READS_DRAFTS = {"coordinator", "member", "animator", "admin"}
+
+
+def retitle(app, roadmap_id, prefix):
+    """Actions whose titles say which roadmap they belong to."""
+    with app.app_context():
+        for action in db.session.scalars(select(RoadmapAction).filter_by(roadmap_id=roadmap_id)):
+            action.title = f"{prefix} — {action.title}"
+        db.session.commit()
+
+
+def add_roadmaps(app, slugs, status="validated", start_year=2023, filled=True):
+    """Roadmaps straight in the database (the workflow is not what these tests look at)."""
+    with app.app_context(), app.test_request_context():
+        for slug in slugs:
+            if filled:
+                roadmap = build_roadmap(slug, start_year, start_year + 1)
+            else:
+                territory = db.session.scalar(select(Territory).filter_by(slug=slug))
+                roadmap = Roadmap(territory=territory, start_year=start_year, end_year=start_year + 1)
+                db.session.add(roadmap)
+            roadmap.status = RoadmapStatus(status)
+            db.session.flush()
+            retitle_rows(roadmap, f"{slug} {start_year}")
+        db.session.commit()
+
+
+def retitle_rows(roadmap, prefix):
+    for action in roadmap.actions:
+        action.title = f"{prefix} — {action.title}"
+
+
+@pytest.fixture
+def lyon_in_every_status(app, make_roadmap):
+    """Lyon's roadmaps, one per status (each its period), their actions titled by status."""
+    for status in STATUSES:
+        roadmap = make_roadmap("lyon", status=status, start_year=YEARS[status], end_year=YEARS[status] + 1)
+        retitle(app, roadmap.id, f"Lyon {status}")
+
+
+# --- Who reads what ----------------------------------------------------------------------
+
+
+def test_the_sql_rule_agrees_with_can_view_roadmap_for_every_role_and_status(app, make_user):
+    people = {name: make_user(role, territory=territory) for name, (role, territory) in ROLES.items()}
+    people["deactivated"] = make_user("coordinator", territory="lyon", active=False)
+    people["nobody"] = None
+    with app.app_context(), app.test_request_context():
+        roadmaps = []
+        for slug in ("lyon", "nantes"):
+            for status in STATUSES:
+                roadmap = build_roadmap(slug, YEARS[status], YEARS[status] + 1)
+                roadmap.status = RoadmapStatus(status)
+                roadmaps.append(roadmap)
+        db.session.flush()
+        for name, user in people.items():
+            by_sql = set(db.session.scalars(select(Roadmap.id).where(visible_roadmaps_clause(user))))
+            by_rule = {r.id for r in roadmaps if permissions.can_view_roadmap(user, r)}
+            assert by_sql == by_rule, name
+        assert len({r.id for r in roadmaps if permissions.can_view_roadmap(people["admin"], r)}) == 8
+
+
+@pytest.fixture
+def readers(app, login, make_user):
+    """name -> a test client logged in as that person (see ROLES)."""
+    clients = {}
+    for name, (role, territory) in ROLES.items():
+        clients[name] = app.test_client()
+        login(make_user(role, territory=territory), client=clients[name])
+    return clients
+
+
+def test_each_reader_finds_in_the_library_the_roadmaps_they_may_open(readers, lyon_in_every_status):
+    for name, client in readers.items():
+        html = client.get("/roadmaps/").get_data(as_text=True)
+        periods = {status for status in STATUSES if f"{YEARS[status]}–{YEARS[status] + 1}" in html}
+        expected = set(STATUSES) if name in READS_DRAFTS else {"validated"}
+        assert periods == expected, name
+        rows = [n for n in parse(html).iter() if n.tag == "tr"]
+        assert len(rows) == len(expected) + 1, name  # and the header
+        # Filtering on a status one may not see shows nothing of it.
+        drafts = client.get("/roadmaps/?status=draft").get_data(as_text=True)
+        assert ("2019–2020" in drafts) == (name in READS_DRAFTS), name
+
+
+def test_the_axis_view_never_shows_another_territorys_draft(app, readers, lyon_in_every_status):
+    add_roadmaps(app, ["nantes"], status="validated")
+    for name, client in readers.items():
+        page = client.get("/roadmaps/axes/12").get_data(as_text=True)
+        shown = {status for status in STATUSES if f"Lyon {status} — Commission" in page}
+        assert shown == (set(STATUSES) if name in READS_DRAFTS else {"validated"}), name
+        assert "nantes 2023 — Commission de prévention des expulsions" in page, name
+        hidden = set(STATUSES) - shown
+        assert not any(f"Lyon {status}" in page or f"{YEARS[status]}–" in page for status in hidden), name
+
+
+def test_the_comparison_never_shows_another_territorys_draft(app, readers, lyon_in_every_status):
+    add_roadmaps(app, ["nantes"], status="validated")
+    for name, client in readers.items():
+        for status in STATUSES:
+            # Lyon's roadmap of that period beside Nantes's validated one.
+            response = client.get(f"/roadmaps/compare?territory=lyon&territory=nantes&period={YEARS[status]}")
+            page = response.get_data(as_text=True)
+            assert response.status_code == 200
+            readable = name in READS_DRAFTS or status == "validated"
+            assert (f"Lyon {status} — Commission de prévention des expulsions" in page) == readable, (name, status)
+            assert (f"Lyon {status} — Captation" in page) == readable, (name, status)
+        latest = client.get("/roadmaps/compare?territory=lyon&territory=nantes").get_data(as_text=True)
+        # By default, each territory's latest roadmap the reader may open.
+        assert ("Lyon returned" in latest) == (name in READS_DRAFTS), name
+        assert ("Lyon validated" in latest) == (name not in READS_DRAFTS), name
+        assert "Lyon draft" not in latest and "Lyon submitted" not in latest
+
+
+def test_a_territory_without_a_readable_roadmap_says_so_in_its_column(app, client, logged_in, make_roadmap):
+    make_roadmap("lyon", status="validated")
+    retitle(app, make_roadmap("rennes", status="submitted").id, "Rennes secret")
+    logged_in("member", territory="nantes")
+    response = client.get("/roadmaps/compare?territory=lyon&territory=rennes")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    column = next(n for n in parse(html).iter() if n.attrs.get("id") == "column-rennes")
+    assert french(app, "No validated roadmap") in column.text()
+    assert "Rennes secret" not in html
+
+
+# --- The library's filters and pages ---------------------------------------------------------
+
+
+def listed(client, query="") -> list[str]:
+    """The territories of the library's table, in order."""
+    response = client.get(f"/roadmaps/{query}")
+    assert response.status_code == 200
+    rows = [n for n in parse(response.get_data(as_text=True)).iter() if n.tag == "tr"][1:]
+    return [next(c for c in row.children if not isinstance(c, str) and c.tag == "td").text() for row in rows]
+
+
+def territory_names(app, *slugs):
+    with app.app_context():
+        return {slug: db.session.scalar(select(Territory.name).filter_by(slug=slug)) for slug in slugs}
+
+
+def test_each_filter_of_the_library(app, client, logged_in):
+    names = territory_names(app, "lyon", "rennes", "pas-de-calais", "nantes")
+    add_roadmaps(app, ["lyon"], start_year=2023)  # wave 1, actions on axes 12 and 3
+    add_roadmaps(app, ["rennes"], start_year=2021, filled=False)  # wave 2
+    add_roadmaps(app, ["pas-de-calais"], start_year=2023, filled=False)  # wave 1, extended by the second call
+    add_roadmaps(app, ["nantes"], status="draft", start_year=2025, filled=False)
+    logged_in("coordinator", territory="nantes")
+    everything = listed(client)
+    # Newest period first, then by name ("Département du Pas-de-Calais" before "Métropole de Lyon").
+    assert everything == [names["nantes"], names["pas-de-calais"], names["lyon"], names["rennes"]]
+    assert listed(client, "?territory=lyon") == [names["lyon"]]
+    assert listed(client, "?wave=1") == [names["nantes"], names["pas-de-calais"], names["lyon"]]
+    assert listed(client, "?wave=2") == [names["pas-de-calais"], names["rennes"]]
+    assert listed(client, "?axis=12") == [names["lyon"]]
+    assert listed(client, "?axis=16") == []
+    assert listed(client, "?status=draft") == [names["nantes"]]
+    assert listed(client, "?status=validated") == [names["pas-de-calais"], names["lyon"], names["rennes"]]
+    assert listed(client, "?period=2021") == [names["rennes"]]
+    assert listed(client, "?wave=1&period=2023&axis=3") == [names["lyon"]]
+    # Odd values filter nothing, and never fail.
+    assert listed(client, "?territory=atlantide&wave=7&axis=99999999999&status=lost&period=abc") == everything
+    html = client.get("/roadmaps/?axis=16").get_data(as_text=True)
+    assert french(app, "No roadmap matches these filters.") in html
+    statuses = [n.attrs["value"] for n in parse(html).iter() if n.tag == "option" and n.parent.attrs.get("name") == "status"]
+    assert statuses == ["", "draft", "submitted", "validated", "returned"]
+
+
+def test_the_library_is_paginated_and_keeps_its_filters(app, client, logged_in):
+    with app.app_context():
+        wave_one = list(db.session.scalars(select(Territory.slug).where(Territory.wave == 1).order_by(Territory.name)))
+    add_roadmaps(app, wave_one[:23], filled=False)
+    add_roadmaps(app, ["rennes"], filled=False)
+    logged_in("member", territory="lyon")
+    first = client.get("/roadmaps/?wave=1").get_data(as_text=True)
+    assert len(listed(client, "?wave=1")) == 20
+    assert len(listed(client, "?wave=1&page=2")) == 3
+    links = [n.attrs["href"] for n in parse(first).iter() if n.tag == "a" and "fr-pagination__link" in n.classes and "href" in n.attrs]
+    assert "/roadmaps/?page=2&wave=1" in links
+    assert listed(client, "?wave=1&page=99") == []
+    assert listed(client, "?page=99999999999") == listed(client)
+
+
+def test_the_librarys_links_depend_on_the_reader(app, client, logged_in, login, make_user):
+    logged_in("animator")
+    national = client.get("/roadmaps/").get_data(as_text=True)
+    assert 'id="library-empty"' in national  # nothing to read yet
+    assert 'id="network-link"' in national and 'id="my-roadmap-link"' not in national
+    other = app.test_client()
+    login(make_user("member", territory="lyon"), client=other)
+    member = other.get("/roadmaps/").get_data(as_text=True)
+    assert 'id="network-link"' not in member and 'href="/roadmaps/territory/lyon"' in member
+    assert 'href="/roadmaps/compare"' in member
+
+
+# --- One axis across territories ---------------------------------------------------------------
+
+
+def test_axis_12_shows_two_validated_territories_side_by_side(app, client, logged_in):
+    add_roadmaps(app, ["lyon", "nantes"])
+    add_roadmaps(app, ["rennes"], status="draft")
+    logged_in("member", territory="amiens")
+    html = client.get("/roadmaps/axes/12").get_data(as_text=True)
+    sections = {n.attrs["id"]: n.text() for n in parse(html).iter() if "axis-territory" in n.classes}
+    assert set(sections) == {"territory-lyon", "territory-nantes"}
+    assert "lyon 2023 — Commission de prévention des expulsions" in sections["territory-lyon"]
+    assert "nantes 2023 — Commission de prévention des expulsions" in sections["territory-nantes"]
+    assert "Captation" not in html  # an action on axis 3
+    assert "rennes 2023" not in html
+    assert "Métropole" in sections["territory-lyon"]  # the lead organisation
+    assert "/roadmaps/axes/11" in html and "/roadmaps/axes/13" in html
+
+
+def test_the_axis_view_filters_by_wave_and_period_and_pages_by_territory(app, client, logged_in):
+    with app.app_context():
+        wave_two = list(db.session.scalars(select(Territory.slug).where(Territory.wave == 2).order_by(Territory.name)))
+    add_roadmaps(app, wave_two[:11], start_year=2021)
+    add_roadmaps(app, ["lyon"], start_year=2023)
+    logged_in("member", territory="lyon")
+
+    def territories(query):
+        html = client.get(f"/roadmaps/axes/12{query}").get_data(as_text=True)
+        return [n.attrs["id"] for n in parse(html).iter() if "axis-territory" in n.classes]
+
+    assert len(territories("")) == 10
+    assert len(territories("?page=2")) == 2
+    assert territories("?wave=1") == ["territory-lyon"]
+    assert territories("?period=2023") == ["territory-lyon"]
+    assert len(territories("?wave=2&period=2021")) == 10
+    assert territories("?wave=2&period=2023") == []
+    html = client.get("/roadmaps/axes/12?wave=2").get_data(as_text=True)
+    assert "/roadmaps/axes/12?page=2&amp;wave=2" in html
+    assert "/roadmaps/axes/13?wave=2" in html  # the next axis keeps the filters
+
+
+def test_unknown_axes_the_axis_choice_and_the_empty_state(client, logged_in):
+    logged_in("member")
+    for url in ("/roadmaps/axes/0", "/roadmaps/axes/17", "/roadmaps/axes/99999999999", "/roadmaps/axes/douze"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/roadmaps/axes/?number=12").headers["Location"].endswith("/roadmaps/axes/12")
+    assert client.get("/roadmaps/axes/?number=").headers["Location"].endswith("/roadmaps/")
+    assert client.get("/roadmaps/axes/?number=40", follow_redirects=True).status_code == 404
+    assert 'id="axis-empty"' in client.get("/roadmaps/axes/7").get_data(as_text=True)
+
+
+# --- Comparing territories ------------------------------------------------------------------
+
+
+def test_two_territories_compare_axis_by_axis(app, client, logged_in):
+    add_roadmaps(app, ["lyon"])
+    add_roadmaps(app, ["nantes"], filled=False)
+    logged_in("member", territory="amiens")
+    response = client.get("/roadmaps/compare?territory=lyon&territory=nantes")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    rows = {n.attrs["id"]: n for n in parse(html).iter() if n.tag == "tr" and "id" in n.attrs}
+    assert [f"axis-{n}" in rows for n in range(1, 17)] == [True] * 16
+    cells = [c for c in rows["axis-12"].children if not isinstance(c, str) and c.tag == "td"]
+    assert "lyon 2023 — Commission de prévention des expulsions" in cells[0].text()
+    assert "Commission" not in cells[1].text()
+    assert "lyon 2023 — Captation" in rows["axis-3"].text()
+    totals = [c.text() for c in rows["row-actions"].children if not isinstance(c, str) and c.tag == "td"]
+    assert totals == ["2", "0"]
+    budget = rows["row-budget-total"].text().replace("\u202f", " ").replace("\xa0", " ")
+    assert "105 345,67 €" in budget and "0,00 €" in budget
+    indicator = next(n for n in parse(html).iter() if "compare-indicator" in n.classes)
+    assert "Ménages accédant au logement depuis la rue" in indicator.text() and "200" in indicator.text()
+
+
+def test_fewer_than_two_or_more_than_four_territories_are_refused_in_french(client, logged_in):
+    logged_in("member")
+    alone = client.get("/roadmaps/compare")
+    assert alone.status_code == 200 and 'id="compare-form"' in alone.get_data(as_text=True)
+    assert 'id="comparison"' not in alone.get_data(as_text=True)
+    for query in (
+        "territory=lyon",
+        "territory=lyon&territory=lyon",
+        "territory=lyon&territory=nantes&territory=rennes&territory=amiens&territory=metz",
+        "territory=lyon&territory=atlantide",
+        "territory=&territory=",
+    ):
+        response = client.get(f"/roadmaps/compare?{query}")
+        assert response.status_code == 400, query
+        html = response.get_data(as_text=True)
+        alert = next(n for n in parse(html).iter() if n.attrs.get("id") == "compare-error")
+        assert "territoire" in alert.text(), query
+        assert 'id="comparison"' not in html
+
+
+# --- A bounded number of queries -----------------------------------------------------------
+
+
+def test_the_pages_run_as_many_queries_for_8_roadmaps_as_for_2(app, client, logged_in):
+    logged_in("coordinator", territory="lyon")
+    urls = [
+        "/roadmaps/", "/roadmaps/?axis=12&wave=1", "/roadmaps/axes/12", "/roadmaps/axes/3?period=2021",
+        "/roadmaps/compare?territory=lyon&territory=nantes",
+    ]
+    add_roadmaps(app, ["lyon", "nantes"], start_year=2021)
+    small = [queries_for(app, client, url) for url in urls]
+    add_roadmaps(app, ["metz", "amiens", "rennes", "nantes", "lyon"], start_year=2023)
+    add_roadmaps(app, ["toulouse"], status="draft", start_year=2023)
+    large = [queries_for(app, client, url) for url in urls]
+    assert large == small
+    four = queries_for(app, client, "/roadmaps/compare?territory=lyon&territory=nantes&territory=metz&territory=amiens")
+    assert four == small[-1]
