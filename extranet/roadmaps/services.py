@@ -410,6 +410,18 @@ def _with_status(roadmap, status):
     return _StatusView(roadmap, status)
 
 
+def submission_problems(roadmap: Roadmap) -> list[LazyString]:
+    """Why the roadmap cannot be submitted as it stands (empty when it can):
+    the State commits to actions, and to a budget that follows fiche 5."""
+    problems = []
+    if not roadmap.actions:
+        problems.append(_l("The roadmap has no action yet: add at least one before submitting it."))
+    for kind, problem in budget_problems(roadmap.budget_lines).items():
+        problems.append(LazyString(lambda kind=kind, problem=problem: gettext(
+            "Budget, %(line)s: %(problem)s", line=kind.label, problem=problem)))
+    return problems
+
+
 def submit(actor, roadmap: Roadmap, expected_version) -> RoadmapVersion:
     """Freeze the roadmap as it stands into a new version, for the national team to review."""
     if not can_submit_roadmap(actor, roadmap):
@@ -421,6 +433,10 @@ def submit(actor, roadmap: Roadmap, expected_version) -> RoadmapVersion:
             raise ServiceError(_l("This roadmap has been submitted and awaits the national team's review."))
         raise ServiceError("forbidden")
     expect_version(roadmap, expected_version)
+    problems = submission_problems(roadmap)
+    if problems:
+        raise ServiceError(LazyString(lambda: " ".join(
+            [gettext("This roadmap cannot be submitted yet."), *(str(p) for p in problems)])))
     previous = latest_version(roadmap)
     now = utcnow()
     version = RoadmapVersion(
