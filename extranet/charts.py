@@ -45,13 +45,42 @@ class Chart:
     empty_text: str = ""
 
 
-def _default_number(value) -> str:
-    try:
-        from flask_babel import format_decimal
+def number_formatter(locale=None):
+    """A function formatting figures as the reader's language writes them
+    ("1 234,5" in French), up to three decimals, trailing zeros dropped: what
+    ``format_decimal`` gives, at a fraction of its cost, for pages that show
+    hundreds of figures. ``None`` gives a dash."""
+    from babel import Locale
+    from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 
-        return format_decimal(value)
-    except Exception:  # outside a request: no locale to format with
-        return str(value)
+    if locale is None:
+        try:
+            from flask_babel import get_locale
+
+            locale = get_locale()
+        except Exception:  # outside a request
+            locale = None
+    locale = Locale.parse(locale or "fr")
+    point, group, minus = get_decimal_symbol(locale), get_group_symbol(locale), get_minus_sign_symbol(locale)
+
+    def number(value) -> str:
+        if value is None:
+            return "—"
+        figure = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+        figure = figure.quantize(Decimal("0.001"))
+        whole, _dot, fraction = format(abs(figure), "f").partition(".")
+        fraction = fraction.rstrip("0")
+        digits = []
+        while len(whole) > 3:
+            whole, digits = whole[:-3], [whole[-3:], *digits]
+        text = group.join([whole, *digits]) + (point + fraction if fraction else "")
+        return (minus if figure < 0 else "") + text
+
+    return number
+
+
+def _default_number(value) -> str:
+    return number_formatter()(value)
 
 
 def _nice_step(span: float) -> float:

@@ -33,6 +33,7 @@ flush and never commit.
 """
 
 import io
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -134,6 +135,7 @@ class Quarter:
         return cls(day.year, (day.month - 1) // 3 + 1)
 
 
+@lru_cache(maxsize=4096)
 def period_label(start: date, end: date, typed: str | None = None) -> str:
     """A calendar quarter reads "T1 2023"; another period keeps the label the territory typed."""
     quarter = Quarter.of(start)
@@ -347,6 +349,7 @@ def _last_labels(roadmap_indicator_ids) -> dict[int, tuple[date, str]]:
         select(IndicatorValue.roadmap_indicator_id, IndicatorValue.period_end,
                func.min(IndicatorValue.period_start), func.min(IndicatorValue.period_label))
         .join(latest, and_(IndicatorValue.roadmap_indicator_id == latest.c.ri, IndicatorValue.period_end == latest.c.last_end))
+        .where(IndicatorValue.roadmap_indicator_id.in_(ids))
         .group_by(IndicatorValue.roadmap_indicator_id, IndicatorValue.period_end)
     )
     return {ri: (end, period_label(start, end, label)) for ri, end, start, label in rows}
@@ -362,6 +365,8 @@ def territory_rows(scope: Scope, indicator_id: int, year: int) -> list[Territory
             IndicatorValue.roadmap_indicator_id.label("ri"),
             func.sum(case((in_year, cast(func.round(IndicatorValue.value * 100), BigInteger)), else_=0)).label("reached"),
         )
+        .join(RoadmapIndicator, IndicatorValue.roadmap_indicator_id == RoadmapIndicator.id)
+        .where(RoadmapIndicator.indicator_id == indicator_id)
         .group_by(IndicatorValue.roadmap_indicator_id)
         .subquery()
     )

@@ -7,7 +7,6 @@ statements whatever the number of territories.
 """
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from extranet import charts
@@ -40,10 +39,6 @@ def _filters(scope: network.Scope) -> dict:
     if scope.wave is not None:
         values["wave"] = scope.wave
     return values
-
-
-def _number(value) -> str:
-    return "—" if value is None else format_decimal(value)
 
 
 def _charts(view: network.NetworkView) -> tuple[charts.Chart | None, charts.Chart | None]:
@@ -116,7 +111,7 @@ def network_page():
         yearly_chart=yearly,
         periods_chart=cumulative,
         render_chart=charts.render,
-        number=_number,
+        number=charts.number_formatter(),
         due=due,
         late=late,
         grace=network.grace_days(),
