@@ -475,3 +475,25 @@ def test_the_territorys_roadmaps_page(app, client, login, people, make_roadmap):
     assert 'id="create-roadmap"' in html and 'id="territory-roadmaps-empty"' in html
     create = urlsplit(re.search(r'id="create-roadmap" href="([^"]+)"', html).group(1))
     assert client.get(f"{create.path}?{create.query}").status_code == 200
+
+
+def test_partners_changed_meanwhile_keep_the_ticks_typed(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap(filled=False)
+    login(people["coordinator"])
+    form = client.get(f"/roadmaps/{roadmap.id}/partners")
+    summary = client.get(f"/roadmaps/{roadmap.id}/summary")
+    assert client.post(f"/roadmaps/{roadmap.id}/summary", data={
+        "version": field_value(summary, "version"), "context": "Changé entre-temps",
+    }).status_code == 302
+    response = client.post(f"/roadmaps/{roadmap.id}/partners", data={
+        "version": field_value(form, "version"), "kind_ccas": "y", "names_ccas": "CCAS de Lyon",
+    })
+    assert response.status_code == 409
+    assert "Quelqu'un d'autre a modifié cette feuille de route" in flashed(response)
+    assert textarea(response, "names_ccas") == "CCAS de Lyon"
+    assert 'id="kind_ccas"' in response.get_data(as_text=True) and re.search(r'<input[^>]*checked[^>]*id="kind_ccas"|<input[^>]*id="kind_ccas"[^>]*checked', response.get_data(as_text=True))
+    assert load(app, roadmap.id).partners == []
+    assert client.post(f"/roadmaps/{roadmap.id}/partners", data={
+        "version": field_value(response, "version"), "kind_ccas": "y", "names_ccas": "CCAS de Lyon",
+    }).status_code == 302
+    assert [(p.kind, p.name) for p in load(app, roadmap.id).partners] == [(PartnerKind.CCAS, "CCAS de Lyon")]
