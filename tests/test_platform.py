@@ -262,6 +262,14 @@ def test_demo_data_has_every_role_over_three_territories(runner, client, login):
     groups = client.get("/groups/").get_data(as_text=True)
     assert "Prévention des expulsions" in groups and "Observation sociale et données" in groups
     assert "Mobiliser la CCAPEX dès le premier impayé" in client.get("/groups/prevention-des-expulsions").get_data(as_text=True)
+    # Roadmaps: the territories' actions on axis 12, Lyon's draft read by its member.
+    axis = client.get("/roadmaps/axes/12").get_data(as_text=True)
+    assert "Grenoble-Alpes Métropole" in axis and "Commission de prévention des expulsions par bassin de vie" in axis
+    from extranet.timeutil import utcnow
+
+    year = utcnow().year
+    lyon = client.get("/roadmaps/territory/lyon").get_data(as_text=True)
+    assert f"{year - 1}–{year}" in lyon and f"{year + 1}–{year + 2}" in lyon
     # A second run adds nothing.
     assert "already has users" in runner.invoke(args=["extranet", "load-demo-data"]).output
 
