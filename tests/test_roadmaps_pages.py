@@ -196,6 +196,12 @@ def test_the_page_shows_every_section(app, client, login, people, make_roadmap):
     national_client = app.test_client()
     login(people["national"], client=national_client)
     assert "Note confidentielle" in text(national_client.get(f"/roadmaps/{roadmap.id}"))
+    # Those who manage the files are told that one is there without its title.
+    coordinator_client = app.test_client()
+    login(people["coordinator"], client=coordinator_client)
+    page = text(coordinator_client.get(f"/roadmaps/{roadmap.id}/attachments")).replace("\u00a0", " ")
+    assert "Note confidentielle" not in page
+    assert "1 autre document joint n'est pas affiché : vous ne pouvez pas l'ouvrir." in page
 
 
 def test_empty_sections_say_so(app, client, login, people, make_roadmap):

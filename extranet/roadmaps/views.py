@@ -251,11 +251,12 @@ def _attachments_page(roadmap: Roadmap, attach_form=None, upload_form=None, stat
         upload_form.visibility.data = Visibility.NETWORK
         # The axes the roadmap's actions serve, to start from.
         upload_form.axes.data = sorted({a.axis_id for a in roadmap.actions})
+    documents = editing.visible_documents(_actor(), roadmap)
     return render_template(
         "roadmaps/attachments.html",
         roadmap=roadmap,
-        documents=editing.visible_documents(_actor(), roadmap),
-        hidden_count=len(roadmap.documents) - len(editing.visible_documents(_actor(), roadmap)),
+        documents=documents,
+        hidden_count=len(roadmap.documents) - len(documents),
         attach_form=_attach_form(roadmap, query, attach_form),
         upload_form=upload_form,
         detach_form=VersionForm(data={"version": roadmap.version}),
