@@ -329,7 +329,7 @@ def measure(app, facts: dict, requests: int, prefix: str = "") -> None:
         else:
             note(f"no {endpoint} page in this version: {name} not measured")
 
-    queries, timings = time_pages(app, clients, pages, requests)
+    queries, timings, cpu = time_pages(app, clients, pages, requests)
     for name in pages:
         print(f"{prefix}{name}_p50: {statistics.median(timings[name]):.1f} ms (target: ≤ {PAGE_P95_TARGET_MS} ms)")
         print(f"{prefix}{name}_p95: {percentile(timings[name], 95):.1f} ms (target: ≤ {PAGE_P95_TARGET_MS} ms)", flush=True)
@@ -337,6 +337,8 @@ def measure(app, facts: dict, requests: int, prefix: str = "") -> None:
     for name, (count, ms, (slowest_s, statement)) in queries.items():
         note(f"  {name}: {count} queries, {ms:.1f} ms in the database; slowest {slowest_s * 1000:.1f} ms: {statement}")
     note("slowest request per page: " + ", ".join(f"{name} {max(values):.0f} ms" for name, values in timings.items()))
+    note("CPU time of this process per request, median (the same on a busy machine): "
+         + ", ".join(f"{name} {statistics.median(values):.0f} ms" for name, values in cpu.items()))
 
 
 def bench_pages(args, url: str, root: Path, prefix: str = "") -> None:
