@@ -107,10 +107,6 @@ def documents_errors(html: str) -> list[str]:
     return [p.text() for p in node.iter() if p.tag == "p"]
 
 
-def show_page_exists(app) -> bool:
-    return "roadmaps.show" in app.view_functions
-
-
 # --- Rights per role and status --------------------------------------------------------------------
 
 
@@ -211,21 +207,20 @@ def test_an_action_with_every_field_is_stored_last_and_shown_under_its_axis(app,
     assert action.position == 3  # after build_roadmap()'s two
     assert version_of(app, roadmap) > roadmap.version
 
-    if show_page_exists(app):
-        shown = client.get(f"/roadmaps/{roadmap.id}")
-        assert shown.status_code == 200
-        root = parse(shown.get_data(as_text=True))
-        axis_block = next(n for n in root.iter() if n.attrs.get("id") == "actions-axis-12")
-        text = axis_block.text()
-        assert "Équipe mobile de prévention des expulsions" in text
-        assert "Commission de prévention des expulsions" in text  # build_roadmap()'s action on axis 12
-        assert "2 actions" in text
-        for fact in ("Métropole de Lyon", "CAF, CCAPEX, ADIL", "1 mars 2023", "30 juin 2024", "En cours",
-                     "Guide de la prévention des expulsions"):
-            assert fact in text, fact
-        assert "<strong>avant</strong>" in shown.get_data(as_text=True)
-        other_axis = next(n for n in root.iter() if n.attrs.get("id") == "actions-axis-3")
-        assert "Équipe mobile" not in other_axis.text()
+    shown = client.get(f"/roadmaps/{roadmap.id}")
+    assert shown.status_code == 200
+    root = parse(shown.get_data(as_text=True))
+    axis_block = next(n for n in root.iter() if n.attrs.get("id") == "actions-axis-12")
+    text = axis_block.text()
+    assert "Équipe mobile de prévention des expulsions" in text
+    assert "Commission de prévention des expulsions" in text  # build_roadmap()'s action on axis 12
+    assert "2 actions" in text
+    for fact in ("Métropole de Lyon", "CAF, CCAPEX, ADIL", "1 mars 2023", "30 juin 2024", "En cours",
+                 "Guide de la prévention des expulsions"):
+        assert fact in text, fact
+    assert "<strong>avant</strong>" in shown.get_data(as_text=True)
+    other_axis = next(n for n in root.iter() if n.attrs.get("id") == "actions-axis-3")
+    assert "Équipe mobile" not in other_axis.text()
 
 
 def test_editing_shows_the_action_as_stored(app, client, login, cast, make_roadmap):
@@ -315,8 +310,7 @@ def test_documents_linked_by_someone_else_that_the_editor_cannot_open_stay_linke
     response = client.post(f"/roadmaps/{roadmap.id}/actions/{action.id}/edit", data=form_data(app, roadmap, title="Titre changé"))
     assert response.status_code == 302
     assert [d.id for d in actions_of(app, roadmap)[0].documents] == [hidden]
-    if show_page_exists(app):
-        assert "Note interne de la délégation" not in client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
+    assert "Note interne de la délégation" not in client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
 
 
 def test_markdown_cannot_carry_a_script(app, client, login, cast, make_roadmap):
@@ -327,12 +321,11 @@ def test_markdown_cannot_carry_a_script(app, client, login, cast, make_roadmap):
         partners="<img src=x onerror=alert(1)>",
     ))
     assert response.status_code == 302
-    if show_page_exists(app):
-        html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
-        assert "<script>alert" not in html and "&lt;script&gt;alert" in html
-        assert 'href="javascript' not in html and "<img src=x" not in html
-        assert "<b>Titre</b>" not in html and "&lt;b&gt;Titre&lt;/b&gt;" in html
-        assert "<em>ok</em>" in html
+    html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert 'href="javascript' not in html and "<img src=x" not in html
+    assert "<b>Titre</b>" not in html and "&lt;b&gt;Titre&lt;/b&gt;" in html
+    assert "<em>ok</em>" in html
 
 
 # --- Two people at once -----------------------------------------------------------------------------
@@ -380,13 +373,12 @@ def test_deleting_asks_for_confirmation_then_removes_the_action(app, client, log
     login(cast["coordinator"])
     first, second = actions_of(app, roadmap)
     url = f"/roadmaps/{roadmap.id}/actions/{second.id}/delete"
-    if show_page_exists(app):
-        html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
-        dialog = next(n for n in parse(html).iter() if n.attrs.get("id") == f"delete-action-{second.id}")
-        assert dialog.tag == "dialog"
-        form = next(n for n in dialog.iter() if n.tag == "form")
-        assert html_lib.unescape(form.attrs["action"]) == f"{url}?version={roadmap.version}"
-        assert second.title in dialog.text()
+    html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
+    dialog = next(n for n in parse(html).iter() if n.attrs.get("id") == f"delete-action-{second.id}")
+    assert dialog.tag == "dialog"
+    form = next(n for n in dialog.iter() if n.tag == "form")
+    assert html_lib.unescape(form.attrs["action"]) == f"{url}?version={roadmap.version}"
+    assert second.title in dialog.text()
     assert client.get(url).status_code == 405  # only a POST deletes
 
     stale = client.post(url, data={"version": roadmap.version - 1})
@@ -404,8 +396,6 @@ def test_deleting_asks_for_confirmation_then_removes_the_action(app, client, log
 
 
 def test_the_section_shows_buttons_only_to_those_who_may_edit(app, client, login, cast, make_roadmap):
-    if not show_page_exists(app):
-        pytest.skip("the roadmap page is not there yet")
     roadmap = make_roadmap()
     action = actions_of(app, roadmap)[0]
     login(cast["coordinator"])
@@ -419,8 +409,6 @@ def test_the_section_shows_buttons_only_to_those_who_may_edit(app, client, login
 
 
 def test_an_empty_roadmap_says_so(app, client, login, cast, make_roadmap):
-    if not show_page_exists(app):
-        pytest.skip("the roadmap page is not there yet")
     roadmap = make_roadmap(filled=False)
     login(cast["coordinator"])
     html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
