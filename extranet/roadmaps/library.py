@@ -216,7 +216,7 @@ class Column:
 
     territory: Territory
     roadmap: Roadmap | None = None
-    actions_by_axis: dict[int, list[RoadmapAction]] = field(default_factory=dict)
+    actions_by_axis: dict[int, list] = field(default_factory=dict)  # axis id -> rows (id, roadmap_id, axis_id, title)
     total_cost_cents: int = 0
     territory_share_cents: int = 0
     targets: dict[int, list[IndicatorTarget]] = field(default_factory=dict)  # national indicator id -> targets
@@ -264,9 +264,13 @@ def compare(user, territories: list[Territory], period: int | None = None) -> Co
             by_roadmap[column.roadmap.id] = column
     indicators: dict[int, tuple[int, str, str]] = {}
     if roadmap_ids:
-        actions = select(RoadmapAction).where(RoadmapAction.roadmap_id.in_(roadmap_ids)).order_by(
-            RoadmapAction.position, RoadmapAction.id)
-        for action in db.session.scalars(actions):
+        # Titles are all the table shows: rows, not 60 entities per roadmap.
+        actions = (
+            select(RoadmapAction.id, RoadmapAction.roadmap_id, RoadmapAction.axis_id, RoadmapAction.title)
+            .where(RoadmapAction.roadmap_id.in_(roadmap_ids))
+            .order_by(RoadmapAction.position, RoadmapAction.id)
+        )
+        for action in db.session.execute(actions):
             by_roadmap[action.roadmap_id].actions_by_axis.setdefault(action.axis_id, []).append(action)
         budget = (
             select(BudgetLine.roadmap_id, func.sum(BudgetLine.total_cost_cents), func.sum(BudgetLine.territory_share_cents))
