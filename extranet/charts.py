@@ -209,6 +209,6 @@ def render(chart: Chart, number=_default_number) -> Markup:
         return Markup(f'<p class="fr-text--sm">{escape(chart.empty_text)}</p>')
     return Markup(
         f'<figure class="fr-my-3w" id="{escape(chart.id)}">'
-        f'<div class="fr-grid-row fr-grid-row--gutters"><div class="fr-col-12 fr-col-lg-7">{svg(chart, number)}</div>'
-        f'<div class="fr-col-12 fr-col-lg-5">{table(chart, number)}</div></div></figure>'
+        f'<div class="fr-grid-row fr-grid-row--gutters"><div class="fr-col-12 fr-col-lg-6">{svg(chart, number)}</div>'
+        f'<div class="fr-col-12 fr-col-lg-6">{table(chart, number)}</div></div></figure>'
     )
