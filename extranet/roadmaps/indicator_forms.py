@@ -255,8 +255,5 @@ for _kind in BudgetLineKind:
         validators=[Optional(), Length(max=TEXT_MAX, message=_l("At most %(max)s characters.", max=TEXT_MAX))],
     ))
     setattr(BudgetForm, f"{_kind.value}_total", AmountField(_l("Total cost over 12 months (€)")))
-    setattr(BudgetForm, f"{_kind.value}_share", AmountField(
-        _l("Territory's share (€)"),
-        description=_l("Co-financing of 50/50 required for this post.") if _kind == BudgetLineKind.COORDINATOR else None,
-    ))
+    setattr(BudgetForm, f"{_kind.value}_share", AmountField(_l("Territory's share (€)")))
 del _kind
