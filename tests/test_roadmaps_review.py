@@ -292,8 +292,10 @@ def test_an_empty_roadmap_or_a_broken_budget_cannot_be_submitted(app, cast, road
 # --- Validate ---------------------------------------------------------------------------------------
 
 
-def test_validating_opens_the_roadmap_to_other_territories_and_tells_the_territory(app, cast, roadmap_in, client_of, mailbox):
+def test_validating_opens_the_roadmap_to_other_territories_and_tells_the_territory(app, cast, roadmap_in, client_of, make_user,
+                                                                                    mailbox):
     roadmap_id = roadmap_in("submitted")
+    make_user("coordinator", territory="lyon", email="partie@lyon.example.org", active=False)
     other = client_of(cast["other_coordinator"])
     assert other.get(f"/roadmaps/{roadmap_id}").status_code == 403
     mailbox.clear()
@@ -304,6 +306,7 @@ def test_validating_opens_the_roadmap_to_other_territories_and_tells_the_territo
     [message] = mailbox.to("coordination@lyon.example.org")
     assert message["Subject"] == "Votre feuille de route est validée\u00a0: Métropole de Lyon, 2023–2024"
     assert len(mailbox.to("redaction@lyon.example.org")) == 1
+    assert mailbox.to("partie@lyon.example.org") == []
 
     # Validating twice (a double click, or two reviewers): refused with a message, never a 500.
     mailbox.clear()
@@ -390,6 +393,8 @@ def test_versions_compare_added_action_budget_line_and_indicator_value(app, cast
 
     coordinator.post(f"/roadmaps/{roadmap_id}/submit", data={"version": current_version(app, roadmap_id)})
     assert version_numbers(app, roadmap_id) == [1, 2]
+    reviewer_page = client_of(cast["animator"]).get(f"/roadmaps/{roadmap_id}")
+    assert element(reviewer_page, "changes-since-previous").attrs["href"].endswith("/versions/compare?a=1&b=2")
 
     listing = coordinator.get(f"/roadmaps/{roadmap_id}/versions")
     assert listing.status_code == 200

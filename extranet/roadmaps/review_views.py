@@ -18,7 +18,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from extranet.auth.services import ServiceError
@@ -41,6 +43,9 @@ from extranet.roadmaps.models import (
     Indicator,
     PartnerKind,
     Roadmap,
+    RoadmapAction,
+    RoadmapComment,
+    RoadmapIndicator,
     RoadmapSection,
     RoadmapStatus,
     RoadmapVersion,
@@ -83,6 +88,9 @@ def _stale(roadmap: Roadmap) -> None:
 def roadmap_review(roadmap: Roadmap) -> SimpleNamespace:
     """What ``_workflow.html`` shows: the latest submission, the message it
     was sent back with, and why it cannot be submitted yet (if so)."""
+    _load_versions(roadmap)
+    if can_view_roadmap_versions(_actor(), roadmap):
+        _load_comments(roadmap)
     latest = services.latest_version(roadmap)
     returned = None
     if latest is not None and latest.decision == RoadmapStatus.RETURNED:
@@ -90,6 +98,47 @@ def roadmap_review(roadmap: Roadmap) -> SimpleNamespace:
                          if c.version_id == latest.id and c.section == RoadmapSection.GENERAL), None)
     problems = services.submission_problems(roadmap) if can_submit_roadmap(_actor(), roadmap) else []
     return SimpleNamespace(latest=latest, returned=returned, problems=problems)
+
+
+def _load_comments(roadmap: Roadmap) -> None:
+    """The roadmap's comments with their authors and versions in two queries,
+    before ``_comments.html`` reads them section after section (otherwise one
+    query per person who commented)."""
+    if "comments" not in inspect(roadmap).unloaded:
+        return
+    comments = db.session.scalars(
+        select(RoadmapComment).where(RoadmapComment.roadmap_id == roadmap.id)
+        .options(selectinload(RoadmapComment.author), selectinload(RoadmapComment.version))
+        .order_by(RoadmapComment.created_at, RoadmapComment.id)
+    ).all()
+    set_committed_value(roadmap, "comments", comments)
+
+
+def _load_versions(roadmap: Roadmap) -> None:
+    """The submissions with who submitted and decided, without their snapshots
+    (the whole roadmap each, read only by a comparison)."""
+    if "versions" not in inspect(roadmap).unloaded:
+        return
+    versions = db.session.scalars(
+        select(RoadmapVersion).where(RoadmapVersion.roadmap_id == roadmap.id)
+        .options(defer(RoadmapVersion.snapshot), selectinload(RoadmapVersion.submitted_by),
+                 selectinload(RoadmapVersion.decided_by))
+        .order_by(RoadmapVersion.number)
+    ).all()
+    set_committed_value(roadmap, "versions", versions)
+
+
+def _load_whole(roadmap: Roadmap) -> None:
+    """Every part :func:`services.snapshot` reads, in a few queries."""
+    db.session.scalars(
+        select(Roadmap).where(Roadmap.id == roadmap.id).options(
+            selectinload(Roadmap.actions).selectinload(RoadmapAction.documents),
+            selectinload(Roadmap.actions).selectinload(RoadmapAction.axis),
+            selectinload(Roadmap.indicators).selectinload(RoadmapIndicator.targets),
+            selectinload(Roadmap.indicators).selectinload(RoadmapIndicator.values),
+            selectinload(Roadmap.budget_lines), selectinload(Roadmap.partners), selectinload(Roadmap.documents),
+        )
+    ).one()
 
 
 # --- Workflow: submit, validate, send back ----------------------------------------------
@@ -231,6 +280,8 @@ def _default_pair(roadmap: Roadmap) -> tuple[str, str] | None:
 def versions(roadmap_id):
     roadmap = _roadmap(roadmap_id)
     require(can_view_roadmap_versions(_actor(), roadmap))
+    _load_versions(roadmap)
+    _load_comments(roadmap)
     # The message a version was sent back with: the general comment made on it.
     messages = {}
     for item in roadmap.comments:
@@ -250,6 +301,7 @@ def _side(roadmap: Roadmap, name: str) -> tuple[str, dict, RoadmapVersion | None
     """``?a=`` or ``?b=``: a version number, or "current"; anything else is a 404."""
     value = (request.args.get(name) or "").strip()
     if value == CURRENT:
+        _load_whole(roadmap)
         return CURRENT, services.snapshot(roadmap), None
     if not value.isdigit() or not 1 <= int(value) <= MAX_INT:
         abort(404)
@@ -266,6 +318,7 @@ def compare_versions(roadmap_id):
     roadmap = _roadmap(roadmap_id)
     actor = _actor()
     require(can_view_roadmap_versions(actor, roadmap))
+    _load_versions(roadmap)
     if "a" not in request.args and "b" not in request.args:
         pair = _default_pair(roadmap)
         if pair is None:
