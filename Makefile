@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test setup database system-deps translations-update clean
+.PHONY: run test setup database system-deps pdf-deps translations-update clean
 
 setup: $(VENV)/.installed $(DSFR)/.installed translations
 
@@ -54,14 +54,18 @@ database: setup
 
 # The mail worker runs in the background for as long as the server does: the
 # EXIT trap stops it (SIGTERM: it finishes the mail in flight) however the server ends.
-run: database
+run: database pdf-deps
 	@echo "Extranet on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	@$(FLASK) extranet send-mail & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# WeasyPrint (roadmap PDFs) renders text with Pango, a system library.
+pdf-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0.so.0 || { $(APT_INSTALL) libpango-1.0-0 libpangoft2-1.0-0; }
+
 # Debian's chromium drives the browser tests; PostgreSQL 15 binaries run the PostgreSQL half of the suite.
-system-deps:
+system-deps: pdf-deps
 	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_INSTALL) postgresql; }
 
