@@ -460,3 +460,33 @@ def test_an_empty_section_says_so(app, client, login, cast, make_roadmap):
     block = section(html, "indicators")
     assert any(n.attrs.get("id") == "indicators-empty" for n in block.iter())
     assert any(n.attrs.get("id") == "add-indicator" for n in block.iter())
+
+
+def test_numbers_as_people_type_them():
+    from extranet.forms import NumberError, euros_to_cents, parse_number
+
+    assert parse_number("12 500,50") == Decimal("12500.50")
+    assert parse_number("12\u202f500.5") == Decimal("12500.5")
+    assert parse_number(" 60 000 € ") == Decimal(60000)
+    assert parse_number("") is None and parse_number("  ") is None
+    assert euros_to_cents("60 000,01") == 6_000_001
+    for typed, reason in (("-1", "negative"), ("1,2,3", "format"), ("60,000", "format"), ("1e3", "format"),
+                          ("NaN", "format"), ("1000000000000", "too_large")):
+        with pytest.raises(NumberError) as refused:
+            parse_number(typed)
+        assert refused.value.reason == reason, typed
+
+
+def test_a_rate_is_not_added_up_over_the_year(app, make_roadmap):
+    roadmap = make_roadmap()
+    indicator_id = own_indicator_id(app, roadmap)  # "Taux de sortie vers le logement", in %, target 32.5 in 2023
+    with app.app_context():
+        indicator = db.session.get(RoadmapIndicator, indicator_id)
+        for quarter, value in ((1, "30"), (2, "34.5")):
+            label, start, end = indicators.quarter_period(2023, quarter)
+            indicator.values.append(IndicatorValue(period_label=label, period_start=start, period_end=end, value=Decimal(value)))
+        db.session.flush()
+        year_2023, year_2024 = indicators.progress(indicator, indicator.roadmap)
+        assert (year_2023.reached, year_2023.periods, year_2023.percent) == (Decimal("34.5"), 2, 106)
+        assert (year_2024.target, year_2024.reached, year_2024.percent) == (None, None, None)
+        db.session.rollback()
