@@ -18,7 +18,7 @@ from sqlalchemy import select
 from extranet.extensions import db
 from extranet.roadmaps import exports
 from extranet.roadmaps.models import IndicatorValue, Roadmap, RoadmapAction, RoadmapIndicator
-from tests.helpers import parse
+from tests.helpers import browser_login, parse
 from tests.roadmap_fixtures import axis
 
 pytest_plugins = ["tests.roadmap_fixtures"]
@@ -363,3 +363,25 @@ def test_exports_in_english_for_an_english_reader(client, logged_in, make_roadma
     # The file name is the same in every language.
     response = client.get(f"/roadmaps/{roadmap.id}/export/actions.csv")
     assert response.headers["Content-Disposition"] == 'attachment; filename="feuille-de-route-lyon-2023-2024-actions.csv"'
+
+
+# --- Printing the roadmap page itself (Ctrl+P) ------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_roadmap_page_prints_without_the_site_furniture(live_server, page, make_user, make_roadmap):
+    roadmap = make_roadmap(status="draft")
+    browser_login(page, live_server, make_user("coordinator", territory="lyon"))
+    page.goto(f"{live_server.url}/roadmaps/{roadmap.id}")
+    assert page.locator("#roadmap-exports").is_visible() and page.locator("header.fr-header").is_visible()
+    page.emulate_media(media="print")
+    for hidden in ("header.fr-header", "footer.fr-footer", "#roadmap-exports", "#roadmap-contents"):
+        assert not page.locator(hidden).is_visible(), hidden
+    assert not [b for b in page.locator("main .fr-btn, main button, main form").all() if b.is_visible()]
+    for shown in ("#section-context", "#section-actions", "#section-budget"):
+        assert page.locator(shown).is_visible(), shown
+    assert page.get_by_text("Commission de prévention des expulsions").first.is_visible()
+    # Every part after the first starts a page.
+    assert page.locator("#section-actions").evaluate("e => getComputedStyle(e).breakBefore") == "page"
+    assert page.locator("#section-context").evaluate("e => getComputedStyle(e).breakBefore") != "page"
+    assert page.csp_violations == []
