@@ -436,3 +436,20 @@ def test_a_roadmap_never_submitted_has_no_versions_yet(app, cast, roadmap_in, cl
     assert coordinator.get(f"/roadmaps/{roadmap_id}/versions/compare").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(RoadmapVersion)) == 0
+
+
+def test_a_decision_from_a_page_read_before_a_new_submission_is_refused(app, cast, roadmap_in, client_of):
+    """A reviewer's page left open while a colleague sent the roadmap back and
+    the territory submitted it again: validating from it would validate a
+    version they have not read."""
+    roadmap_id = roadmap_in("submitted")
+    read_at = current_version(app, roadmap_id)
+    with app.app_context():
+        roadmap = load(app, roadmap_id)
+        services.send_back(db.session.get(User, cast["animator"].id), roadmap, "Revoir le budget.")
+        services.update_summary(db.session.get(User, cast["coordinator"].id), roadmap, roadmap.version, budget_note="Revu.")
+        services.submit(db.session.get(User, cast["coordinator"].id), roadmap, roadmap.version)
+        db.session.commit()
+    answer = client_of(cast["admin"]).post(f"/roadmaps/{roadmap_id}/validate", data={"version": read_at}, follow_redirects=True)
+    assert "La feuille de route a changé depuis que vous avez ouvert la page" in text(answer)
+    assert status_of(app, roadmap_id) == "submitted" and version_numbers(app, roadmap_id) == [1, 2]
