@@ -15,7 +15,7 @@ from sqlalchemy import select
 from extranet.auth.models import User
 from extranet.extensions import db
 from extranet.roadmaps import indicators, services
-from extranet.roadmaps.models import Indicator, IndicatorValue, Roadmap, RoadmapIndicator, RoadmapStatus
+from extranet.roadmaps.models import Indicator, IndicatorTarget, IndicatorValue, Roadmap, RoadmapIndicator, RoadmapStatus
 from tests.helpers import errors_beside, parse
 
 pytest_plugins = ["tests.roadmap_fixtures"]
@@ -490,3 +490,24 @@ def test_a_rate_is_not_added_up_over_the_year(app, make_roadmap):
         assert (year_2023.reached, year_2023.periods, year_2023.percent) == (Decimal("34.5"), 2, 106)
         assert (year_2024.target, year_2024.reached, year_2024.percent) == (None, None, None)
         db.session.rollback()
+
+
+def test_the_section_reads_every_indicator_in_a_bounded_number_of_queries(app, client, login, cast, make_roadmap):
+    from tests.helpers import queries_for
+
+    roadmap = make_roadmap()
+    login(cast["coordinator"])
+    url = f"/roadmaps/{roadmap.id}"
+    queries_for(app, client, url)  # warm up what is read once per process
+    before = queries_for(app, client, url)
+    with app.app_context():
+        stored = db.session.get(Roadmap, roadmap.id)
+        for n in range(10):
+            label, start, end = indicators.quarter_period(2023, 1 + n % 4)
+            stored.indicators.append(RoadmapIndicator(
+                name=f"Indicateur {n}", position=10 + n,
+                targets=[IndicatorTarget(year=2023, value=Decimal(n))],
+                values=[IndicatorValue(period_label=label, period_start=start, period_end=end, value=Decimal(n))],
+            ))
+        db.session.commit()
+    assert queries_for(app, client, url) == before

@@ -48,6 +48,11 @@ def roadmap_percent(ratio) -> str:
 
 
 @bp.app_template_global()
+def roadmap_indicators(roadmap):
+    return indicators.load_indicators(roadmap)
+
+
+@bp.app_template_global()
 def indicator_progress(indicator, roadmap):
     return indicators.progress(indicator, roadmap)
 

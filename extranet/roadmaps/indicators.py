@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
@@ -116,6 +117,16 @@ def progress(indicator: RoadmapIndicator, roadmap: Roadmap) -> list[YearProgress
 
 
 # --- Indicators -------------------------------------------------------------------------
+
+
+def load_indicators(roadmap: Roadmap) -> list[RoadmapIndicator]:
+    """The roadmap's indicators with their targets and values, in three
+    queries whatever their number (the roadmap page, the print page)."""
+    return list(db.session.scalars(
+        select(RoadmapIndicator).where(RoadmapIndicator.roadmap_id == roadmap.id)
+        .options(selectinload(RoadmapIndicator.targets), selectinload(RoadmapIndicator.values))
+        .order_by(RoadmapIndicator.position, RoadmapIndicator.id)
+    ))
 
 
 def _check_edit(actor, roadmap: Roadmap) -> None:
