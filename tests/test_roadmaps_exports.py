@@ -15,9 +15,12 @@ import pypdfium2
 import pytest
 from sqlalchemy import select
 
+from extranet.auth.models import User
 from extranet.extensions import db
 from extranet.roadmaps import exports
 from extranet.roadmaps.models import IndicatorValue, Roadmap, RoadmapAction, RoadmapIndicator
+from extranet.toolbox import services as toolbox
+from extranet.toolbox.models import Document, DocumentType, Visibility
 from tests.helpers import browser_login, parse
 from tests.roadmap_fixtures import axis
 
@@ -281,6 +284,38 @@ def test_actions_csv_for_french_excel(app, client, logged_in, make_roadmap):
     # Typed text never runs as a formula; the description is plain text.
     evil = by_title["'" + EVIL]
     assert evil["Description"] == "une liste @saisie"
+
+
+def publish(app, author, title, visibility) -> int:
+    """A toolbox document, published as its author would."""
+    with app.app_context(), app.test_request_context():
+        upload = toolbox.receive_upload(io.BytesIO(f"Note : {title}".encode()), "note.txt", 10**6)
+        document = toolbox.publish(db.session.get(User, author.id), title=title, summary="", type=DocumentType.MINUTES,
+                                   axis_ids=[axis(12).id], visibility=Visibility.NETWORK, upload=upload)
+        document.visibility = Visibility(visibility)
+        db.session.commit()
+        return document.id
+
+
+def test_actions_export_names_only_the_documents_the_reader_may_see(app, client, login, make_user, make_roadmap):
+    admin = make_user("admin")
+    shared = publish(app, admin, "Guide de la CCAPEX", "network")
+    national = publish(app, admin, "Note interne de la Dihal", "national")
+    roadmap = make_roadmap(status="validated")
+
+    def attach(roadmap):
+        action = next(a for a in roadmap.actions if a.title == "Commission de prévention des expulsions")
+        action.documents = [db.session.get(Document, shared), db.session.get(Document, national)]
+    change(app, roadmap.id, attach)
+
+    def documents_column(user):
+        reader = app.test_client()
+        login(user, client=reader)
+        rows = csv_rows(reader.get(f"/roadmaps/{roadmap.id}/export/actions.csv"))
+        return [row[11] for row in rows[1:]]
+
+    assert documents_column(make_user("member", territory="nantes")) == ["", "Guide de la CCAPEX"]
+    assert documents_column(admin) == ["", "Guide de la CCAPEX; Note interne de la Dihal"]
 
 
 def test_indicators_csv_one_row_per_target_and_value(app, client, logged_in, make_roadmap):
