@@ -453,3 +453,15 @@ def test_a_decision_from_a_page_read_before_a_new_submission_is_refused(app, cas
     answer = client_of(cast["admin"]).post(f"/roadmaps/{roadmap_id}/validate", data={"version": read_at}, follow_redirects=True)
     assert "La feuille de route a changé depuis que vous avez ouvert la page" in text(answer)
     assert status_of(app, roadmap_id) == "submitted" and version_numbers(app, roadmap_id) == [1, 2]
+
+
+def test_each_person_is_mailed_in_their_own_language(app, cast, roadmap_in, client_of, make_user, mailbox):
+    roadmap_id = roadmap_in("draft")
+    make_user("coordinator", territory="lyon", email="english@lyon.example.org", language="en")
+    mailbox.clear()
+    client_of(cast["animator"]).post(f"/roadmaps/{roadmap_id}/comments", data={"section": "actions", "body": "Early advice."})
+    [english] = mailbox.to("english@lyon.example.org")
+    assert english["Subject"] == "A comment on your roadmap (Actions): Métropole de Lyon, 2023–2024"
+    assert "Early advice." in mailbox.body(english) and mailbox.link(english).endswith("#section-actions")
+    [french] = mailbox.to("coordination@lyon.example.org")
+    assert french["Subject"].startswith("Un commentaire sur votre feuille de route (Actions)")
