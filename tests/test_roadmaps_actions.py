@@ -10,11 +10,13 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from extranet.auth.models import User
 from extranet.extensions import db
 from extranet.plan.models import Axis
-from extranet.roadmaps import services
+from extranet.roadmaps import content, services
 from extranet.roadmaps.models import ActionOrigin, ActionStatus, Roadmap, RoadmapAction
 from extranet.toolbox import services as toolbox
 from extranet.toolbox.models import Document, DocumentType, Visibility
@@ -363,6 +365,26 @@ def test_a_conflict_keeps_the_text_and_saves_on_the_second_try(app, client, logi
     titles = [a.title for a in actions_of(app, roadmap)]
     assert "Mon titre soigneusement rédigé" in titles
     assert len(titles) == 2 if editing else 3
+
+
+def test_a_change_saved_between_reading_and_writing_conflicts_too(app, cast, make_roadmap):
+    """The window expect_version() cannot see (another person saves while this
+    request runs) is closed by the roadmap row's version: the UPDATE finds nothing."""
+    roadmap = make_roadmap()
+    with app.app_context(), app.test_request_context():
+        mine = db.session.get(Roadmap, roadmap.id)
+        actor = db.session.get(User, cast["coordinator"].id)
+        read_at = mine.version
+        with Session(db.engine) as other:
+            theirs = other.get(Roadmap, roadmap.id)
+            theirs.context = "Le contexte d'une autre personne"
+            services.touch(theirs)
+            other.commit()
+        with pytest.raises(StaleDataError):
+            content.create_action(actor, mine, read_at, axis_id=db.session.scalar(select(Axis.id).where(Axis.number == 12)),
+                                  title="Action en même temps")
+        db.session.rollback()
+    assert "Action en même temps" not in [a.title for a in actions_of(app, roadmap)]
 
 
 # --- Deleting ---------------------------------------------------------------------------------------
