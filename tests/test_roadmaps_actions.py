@@ -436,3 +436,16 @@ def test_an_empty_roadmap_says_so(app, client, login, cast, make_roadmap):
     html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
     assert 'id="actions-empty"' in html and 'id="add-action"' in html
 
+
+
+def test_the_printed_roadmap_shows_the_actions_without_buttons(app, client, login, cast, make_roadmap):
+    roadmap = make_roadmap()
+    action = actions_of(app, roadmap)[0]
+    login(cast["coordinator"])
+    response = client.get(f"/roadmaps/{roadmap.id}/print")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    section = next(n for n in parse(html).iter() if n.attrs.get("id") == "section-actions")
+    assert action.title in section.text() and "Métropole" in section.text()
+    assert not [n for n in section.iter() if n.tag in ("form", "button", "dialog")]
+    assert 'id="add-action"' not in html and f'id="edit-action-{action.id}"' not in html
