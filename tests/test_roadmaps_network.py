@@ -336,6 +336,22 @@ def test_national_list_add_edit_duplicate_take_off_and_back(app, client, logged_
     assert SHARED in summary(client.get("/roadmaps/network").get_data(as_text=True))
 
 
+def test_a_name_taken_meanwhile_is_a_form_error_not_a_500(app, make_user, monkeypatch):
+    """Two people adding the same name at once: the unique constraint answers, the service says so beside the field."""
+    from extranet.auth.services import ServiceError
+
+    admin = make_user("admin")
+    with app.test_request_context(), database(app) as session:
+        session.add(Indicator(name="Personnes relogées"))
+        session.commit()
+        monkeypatch.setattr(network, "_name_taken", lambda name, but=None: False)  # the other person's commit lands after the check
+        with pytest.raises(ServiceError) as refused:
+            network.create_indicator(session.merge(admin), name="Personnes relogées")
+        assert refused.value.field == "name"
+        session.rollback()
+        assert session.scalar(select(Indicator.name).filter_by(name="Personnes relogées")) == "Personnes relogées"
+
+
 def test_the_remove_button_asks_for_confirmation(app, client, logged_in, make_roadmap):
     make_roadmap("lyon", status="validated")
     logged_in("admin")

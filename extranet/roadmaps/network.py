@@ -33,6 +33,7 @@ flush and never commit.
 """
 
 import io
+import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -445,7 +446,12 @@ def late_territories(today: date | None = None, grace: int | None = None, wave: 
         entry.days_late = max(entry.days_late, (today - owed.end).days - grace)
         if last_end is not None and (entry.last_end is None or last_end > entry.last_end):
             entry.last_end, entry.last_period = last_end, label
-    return due, sorted(late.values(), key=lambda e: (-e.days_late, e.territory))
+    return due, sorted(late.values(), key=lambda e: (-e.days_late, _alphabetical(e.territory)))
+
+
+def _alphabetical(name: str) -> str:
+    """"Département…" between "Communauté…" and "Métropole…", as a reader expects, not after "Ville…"."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").casefold()
 
 
 # --- The network page, as one object -------------------------------------------------
