@@ -270,6 +270,9 @@ def test_an_empty_roadmap_or_a_broken_budget_cannot_be_submitted(app, cast, road
     page = coordinator.get(f"/roadmaps/{empty}")
     assert "aucune action" in element(page, "submission-problems").text()
     assert element(page, "submit-roadmap") is None
+    # The editor who can fix it is told too; the national team is not (it is not theirs to fix).
+    assert element(client_of(cast["editor"]).get(f"/roadmaps/{empty}"), "submission-problems") is not None
+    assert element(client_of(cast["animator"]).get(f"/roadmaps/{empty}"), "submission-problems") is None
     answer = coordinator.post(f"/roadmaps/{empty}/submit", data={"version": current_version(app, empty)}, follow_redirects=True)
     assert "ne peut pas encore être soumise" in text(answer)
     assert version_numbers(app, empty) == []

@@ -28,6 +28,7 @@ from extranet.extensions import db
 from extranet.http import MAX_INT
 from extranet.permissions import (
     can_comment_roadmap,
+    can_edit_roadmap,
     can_review_roadmap,
     can_submit_roadmap,
     can_view_document,
@@ -96,7 +97,10 @@ def roadmap_review(roadmap: Roadmap) -> SimpleNamespace:
     if latest is not None and latest.decision == RoadmapStatus.RETURNED:
         returned = next((c for c in reversed(roadmap.comments)
                          if c.version_id == latest.id and c.section == RoadmapSection.GENERAL), None)
-    problems = services.submission_problems(roadmap) if can_submit_roadmap(_actor(), roadmap) else []
+    # Told to whoever can fix them: the coordinators and the members allowed to edit.
+    actor = _actor()
+    fixes = can_submit_roadmap(actor, roadmap) or can_edit_roadmap(actor, roadmap)
+    problems = services.submission_problems(roadmap) if fixes else []
     return SimpleNamespace(latest=latest, returned=returned, problems=problems)
 
 
