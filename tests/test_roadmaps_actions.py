@@ -271,14 +271,14 @@ def test_a_bad_origin_is_refused(app, client, login, cast, make_roadmap):
     assert french(app, "Say whether the action is new or an existing one to strengthen.") in html_lib.unescape(response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("which", ["national", "huge", "missing"])
+@pytest.mark.parametrize("which", ["national", "huge", "missing", "words"])
 def test_documents_the_person_may_not_open_are_refused(app, client, login, cast, make_roadmap, make_document, which):
     roadmap = make_roadmap()
     hidden = make_document(cast["national"], "Note interne de la délégation", visibility="national")
     login(cast["coordinator"])
     page = client.get(f"/roadmaps/{roadmap.id}/actions/new").get_data(as_text=True)
     assert "Note interne de la délégation" not in page
-    document = {"national": str(hidden), "huge": str(2**40), "missing": "999999"}[which]
+    document = {"national": str(hidden), "huge": str(2**40), "missing": "999999", "words": "le guide"}[which]
     response = client.post(f"/roadmaps/{roadmap.id}/actions/new", data=form_data(app, roadmap, documents=[document]))
     assert response.status_code == 400
     assert documents_errors(response.get_data(as_text=True)) == [french(app, "Choose documents from the list.")]
@@ -449,3 +449,12 @@ def test_the_printed_roadmap_shows_the_actions_without_buttons(app, client, logi
     assert action.title in section.text() and "Métropole" in section.text()
     assert not [n for n in section.iter() if n.tag in ("form", "button", "dialog")]
     assert 'id="add-action"' not in html and f'id="edit-action-{action.id}"' not in html
+
+
+@pytest.mark.parametrize("documents", [["abc"], [str(2**40)], ["-1"]])
+def test_searching_with_odd_ticks_is_no_error(app, client, login, cast, make_roadmap, documents):
+    roadmap = make_roadmap()
+    login(cast["coordinator"])
+    response = client.post(f"/roadmaps/{roadmap.id}/actions/new",
+                           data=form_data(app, roadmap, q="x" * 500, find="1", documents=documents))
+    assert response.status_code == 200
