@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from extranet.auth.models import User
 from extranet.extensions import db
+from extranet.plan.models import Axis
 from extranet.roadmaps import exports
 from extranet.roadmaps.models import IndicatorValue, Roadmap, RoadmapAction, RoadmapIndicator
 from extranet.toolbox import services as toolbox
 from extranet.toolbox.models import Document, DocumentType, Visibility
 from tests.helpers import browser_login, parse
-from tests.roadmap_fixtures import axis
 
 pytest_plugins = ["tests.roadmap_fixtures"]
 
@@ -46,6 +46,10 @@ PAGES = (
 URLS = (PAGES[0], PDF, *PAGES[1:])
 EVIL = '=HYPERLINK("http://evil.example","clic")'
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def axis(number: int) -> Axis:
+    return db.session.scalar(select(Axis).filter_by(number=number))
 
 
 def change(app, roadmap_id, edit):
