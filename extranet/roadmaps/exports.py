@@ -111,7 +111,7 @@ def indicators_table(roadmap: Roadmap) -> tuple[list[str], list[list]]:
                          target.value, ""])
         for value in indicator.values:
             rows.append([*first, _("Value reached"), value.period_label, value.period_start, value.period_end,
-                         value.value, excerpt(value.comment, CELL_MAX)])
+                         value.value, (value.comment or "")[:CELL_MAX]])  # plain text, not Markdown
         if not indicator.targets and not indicator.values:
             rows.append([*first, "", "", None, None, None, ""])
     return header, rows
