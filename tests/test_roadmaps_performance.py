@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import func, select
 
 from extranet.auth.models import User
@@ -123,11 +122,6 @@ def test_library_axis_comparison_network_and_version_pages_run_a_bounded_number_
     assert axis.count("Commission de prévention des expulsions") >= 7
 
 
-# roadmaps.show loads the roadmap's indicators without their targets and
-# values (read by _section_indicators.html, two queries per indicator) and its
-# comments without their authors (read by _comments.html, one query per person
-# who commented).
-@pytest.mark.xfail(strict=True, reason="the roadmap page loads each indicator's targets and values, and each comment's author, one by one")
 def test_the_roadmap_page_runs_a_bounded_number_of_queries(app, client, login, make_user, make_roadmap):
     admin = make_user("admin", name="Équipe nationale")
     reader = make_user("member", territory="toulouse", name="Lectrice")
