@@ -28,7 +28,7 @@ from extranet.roadmaps.models import (
 from extranet.territories.models import WAVES, Territory
 
 ROADMAPS_PER_PAGE = 20
-TERRITORIES_PER_PAGE = 10  # the axis view, paginated by territory
+TERRITORIES_PER_PAGE = 9  # the axis view, paginated by territory: three rows of three
 COMPARE_MIN, COMPARE_MAX = 2, 4
 
 
@@ -234,12 +234,6 @@ class Column:
 class Comparison:
     columns: list[Column]
     indicators: list[tuple[int, str, str]]  # (national indicator id, name, unit) some column uses
-
-
-def territories_by_slug(slugs: list[str]) -> dict[str, Territory]:
-    if not slugs:
-        return {}
-    return {t.slug: t for t in db.session.scalars(select(Territory).where(Territory.slug.in_(slugs)))}
 
 
 def compare(user, territories: list[Territory], period: int | None = None) -> Comparison:

@@ -117,7 +117,7 @@ def compare_territories():
             error = _("Choose between %(min)s and %(max)s different territories to compare.",
                       min=queries.COMPARE_MIN, max=queries.COMPARE_MAX)
         elif unknown:
-            error = _("Unknown territory: %(names)s. Choose the territories in the lists.", names=", ".join(unknown))
+            error = _("Unknown territory: %(names)s. Choose the territories in the lists.", names=", ".join(s[:80] for s in unknown))
         else:
             comparison = queries.compare(user, [by_slug[s] for s in slugs], period)
     chosen = [by_slug.get(s) for s in slugs][: queries.COMPARE_MAX]
