@@ -54,14 +54,6 @@ def visible_roadmaps_clause(user):
     return or_(validated, Roadmap.territory_id == user.territory_id)
 
 
-def readable_statuses(user) -> list[RoadmapStatus]:
-    """The statuses worth offering as a filter: people outside the national
-    team and without a territory only ever see validated roadmaps."""
-    if is_national(user) or (_active(user) and user.territory_id is not None):
-        return list(RoadmapStatus)
-    return [RoadmapStatus.VALIDATED]
-
-
 def in_wave_clause(wave: int):
     """SQL twin of ``Territory.in_wave``: a territory of that call, or one its
     call extended (the Pas-de-Calais, first wave, extended in 2021)."""
@@ -91,8 +83,20 @@ def all_territories() -> list[Territory]:
 
 def readable_periods(user) -> list[int]:
     """The start years of the roadmaps ``user`` may open, newest first."""
-    query = select(Roadmap.start_year).where(visible_roadmaps_clause(user)).distinct().order_by(Roadmap.start_year.desc())
-    return list(db.session.scalars(query))
+    return readable_periods_and_statuses(user)[0]
+
+
+def readable_periods_and_statuses(user) -> tuple[list[int], list[RoadmapStatus]]:
+    """The start years (newest first) and the statuses of the roadmaps ``user``
+    may open, in one query: the filters offer nothing that would only ever be
+    empty (someone outside the national team sees "validated" and the statuses
+    of their own territory's roadmaps)."""
+    query = select(Roadmap.start_year, Roadmap.status).where(visible_roadmaps_clause(user)).distinct()
+    periods, statuses = set(), {RoadmapStatus.VALIDATED}
+    for start_year, status in db.session.execute(query):
+        periods.add(start_year)
+        statuses.add(RoadmapStatus(status))
+    return sorted(periods, reverse=True), [status for status in RoadmapStatus if status in statuses]
 
 
 # --- The library ---------------------------------------------------------------------

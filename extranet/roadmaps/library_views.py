@@ -38,8 +38,7 @@ def library():
     user = _actor()
     axes = queries.all_axes()
     territories = queries.all_territories()
-    periods = queries.readable_periods(user)
-    statuses = queries.readable_statuses(user)
+    periods, statuses = queries.readable_periods_and_statuses(user)
     slug, axis_number, status = request.args.get("territory"), int_arg("axis"), request.args.get("status")
     filters = queries.LibraryFilters(
         territory=next((t for t in territories if t.slug == slug), None),
