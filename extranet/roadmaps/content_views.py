@@ -136,7 +136,7 @@ def delete_action(roadmap_id, action_id):
     user = _actor()
     require(can_edit_roadmap(user, roadmap))
     action = _action(roadmap, action_id)
-    version = request.values.get("version", type=int)
+    version = request.form.get("version", type=int)
     try:
         content.delete_action(user, action, version)
         db.session.commit()
