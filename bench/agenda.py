@@ -58,9 +58,21 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
-from bench.common import FIRST_NAMES, LAST_NAMES, PASSWORD, QueryCounter, bulk, log_in, note, percentile  # noqa: E402
+from bench.common import (  # noqa: E402
+    FIRST_NAMES,
+    LAST_NAMES,
+    PASSWORD,
+    QueryCounter,
+    bulk,
+    log_in,
+    note,
+    percentile,
+    postgresql,
+    seed_reference_data,
+    set_sequences,
+)
 from extranet import create_app  # noqa: E402
 from extranet.extensions import db  # noqa: E402
 from extranet.timeutil import utcnow  # noqa: E402
@@ -106,29 +118,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def seed_reference_data() -> None:
-    from extranet.plan.services import load_plan
-    from extranet.territories.services import load_territories
-
-    load_territories()
-    load_plan()
-    db.session.commit()
-
-
-def set_sequences(tables) -> None:
-    """Ids were given explicitly: on PostgreSQL, move the sequences past them and gather statistics."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in tables:
-        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"))
-    db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
-
-
-# --- Building the database ---------------------------------------------------------------
 
 
 def build(args, rng: random.Random) -> dict:
@@ -545,21 +534,6 @@ def bench_race(args, database_url: str, root: Path) -> None:
     print(f"concurrent_registered: {counts.get('registered', 0)} people (target: = {args.seats})")
     print(f"concurrent_waitlisted: {counts.get('waitlisted', 0)} people (target: = {args.racers - args.seats})")
     print(f"concurrent_registration_time: {seconds:.2f} s ({args.racers} POSTs at once, until the last answer)", flush=True)
-
-
-# --- PostgreSQL ---------------------------------------------------------------------------
-
-
-@contextmanager
-def postgresql():
-    """A throwaway PostgreSQL server, started like the test suite's (tests/conftest.py)."""
-    from tests.conftest import PostgresServer
-
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def main(argv=None):

@@ -5,6 +5,7 @@ sys.path first."""
 import re
 import sys
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import insert
 
@@ -91,22 +92,17 @@ def set_sequences(tables) -> None:
         connection.execute(text("VACUUM ANALYZE"))
 
 
+@contextmanager
 def postgresql():
     """A throwaway PostgreSQL server, started like the test suite's (tests/conftest.py):
     ``with postgresql() as server: url = server.create_database("name")``."""
-    from contextlib import contextmanager
-
     from tests.conftest import PostgresServer
 
-    @contextmanager
-    def running():
-        server = PostgresServer().start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    return running()
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def time_pages(app, clients: dict, pages: dict, requests: int):
