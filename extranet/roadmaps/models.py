@@ -175,6 +175,30 @@ PARTNER_KIND_LABELS = {
 }
 
 
+class Aggregation(enum.StrEnum):
+    """How an indicator's figures add up, over a year and across territories.
+
+    A flow (households housed) adds its periods and its territories; a stock
+    (places open) is the latest value of the year, added across territories;
+    a rate (% of exits to housing) is the latest value of the year, averaged
+    across territories — adding rates or stocks over quarters means nothing."""
+
+    FLOW = "flow"
+    STOCK = "stock"
+    RATE = "rate"
+
+    @property
+    def label(self):
+        return AGGREGATION_LABELS[self]
+
+
+AGGREGATION_LABELS = {
+    Aggregation.FLOW: _l("Flow: the periods add up (e.g. households housed)"),
+    Aggregation.STOCK: _l("Stock: the latest value counts (e.g. places open)"),
+    Aggregation.RATE: _l("Rate: the latest value counts, averaged across territories (e.g. a percentage)"),
+}
+
+
 class RoadmapSection(enum.StrEnum):
     """The parts of a roadmap the national team comments on."""
 
@@ -340,6 +364,7 @@ class Indicator(db.Model):
     unit: Mapped[str] = mapped_column(String(UNIT_MAX), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     is_shared: Mapped[bool] = mapped_column(default=True)
+    aggregation: Mapped[Aggregation] = mapped_column(enum_type(Aggregation), default=Aggregation.FLOW, server_default="flow")
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -376,6 +401,13 @@ class RoadmapIndicator(db.Model):
     @property
     def is_shared(self) -> bool:
         return self.indicator_id is not None
+
+    @property
+    def aggregation(self) -> Aggregation:
+        """The national list says it for a shared indicator; an own one in "%" is a rate, otherwise a flow."""
+        if self.indicator is not None:
+            return self.indicator.aggregation
+        return Aggregation.RATE if (self.unit or "").strip() == "%" else Aggregation.FLOW
 
 
 class IndicatorTarget(db.Model):
