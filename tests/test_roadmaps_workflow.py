@@ -119,12 +119,20 @@ def test_a_period_that_makes_no_sense_is_refused_beside_its_field(app, people, s
         assert refused.value.field == field
 
 
-def test_a_second_roadmap_for_the_same_period_is_refused(app, people):
+@pytest.mark.parametrize("start, end", [(2025, 2025), (2026, 2027), (2024, 2025), (2020, 2030)])
+def test_a_period_overlapping_another_of_the_territory_is_refused(app, people, start, end):
+    """Otherwise the network's totals would count the same year twice."""
     with app.app_context():
         services.create_roadmap(people["coordinator"], territory("lyon"), 2025, 2026)
+        db.session.commit()
         with pytest.raises(ServiceError) as refused:
-            services.create_roadmap(people["coordinator"], territory("lyon"), 2025, 2025)
+            services.create_roadmap(people["coordinator"], territory("lyon"), start, end)
         assert refused.value.field == "start_year"
+        assert "2025–2026" in in_english(app, refused.value.message)
+        # Before and after it, and another territory for the same years, are fine.
+        services.create_roadmap(people["coordinator"], territory("lyon"), 2023, 2024)
+        services.create_roadmap(people["coordinator"], territory("lyon"), 2027, 2028)
+        services.create_roadmap(people["other_coordinator"], territory("nantes"), start, end)
 
 
 # --- Submitting freezes a version -----------------------------------------------------------

@@ -368,11 +368,21 @@ def create_roadmap(actor, territory, start_year: int, end_year: int) -> Roadmap:
         raise ServiceError(_l("Enter years between 2000 and 2100."), field="start_year")
     if end_year < start_year:
         raise ServiceError(_l("The period cannot end before it starts."), field="end_year")
-    taken = db.session.scalar(
-        select(Roadmap.id).where(Roadmap.territory_id == territory.id, Roadmap.start_year == start_year)
+    # One roadmap per year and territory: overlapping periods would count the
+    # same year's targets and values twice in the network's totals.
+    overlapping = db.session.scalar(
+        select(Roadmap).where(
+            Roadmap.territory_id == territory.id, Roadmap.start_year <= end_year, Roadmap.end_year >= start_year,
+        ).order_by(Roadmap.start_year).limit(1)
     )
-    if taken is not None:
-        raise ServiceError(_l("This territory already has a roadmap for a period starting that year."), field="start_year")
+    if overlapping is not None:
+        raise ServiceError(
+            LazyString(lambda: gettext(
+                "This territory already has a roadmap for %(period)s: periods cannot overlap.",
+                period=overlapping.period_label,
+            )),
+            field="start_year",
+        )
     roadmap = Roadmap(
         territory_id=territory.id, start_year=start_year, end_year=end_year,
         status=RoadmapStatus.DRAFT, created_by_id=actor.id, updated_by_id=actor.id,
