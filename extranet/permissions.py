@@ -22,6 +22,12 @@ def _active(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
+def is_active_account(user) -> bool:
+    """Signed in with an account not deactivated: the first condition of every
+    predicate, public for their SQL twins (the roadmaps library's visibility clause)."""
+    return _active(user)
+
+
 def _role(user, *roles: Role) -> bool:
     return _active(user) and user.role in roles
 

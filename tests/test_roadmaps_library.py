@@ -139,10 +139,37 @@ def test_the_comparison_never_shows_another_territorys_draft(app, readers, lyon_
             assert (f"Lyon {status} — Commission de prévention des expulsions" in page) == readable, (name, status)
             assert (f"Lyon {status} — Captation" in page) == readable, (name, status)
         latest = client.get("/roadmaps/compare?territory=lyon&territory=nantes").get_data(as_text=True)
-        # By default, each territory's latest roadmap the reader may open.
-        assert ("Lyon returned" in latest) == (name in READS_DRAFTS), name
-        assert ("Lyon validated" in latest) == (name not in READS_DRAFTS), name
-        assert "Lyon draft" not in latest and "Lyon submitted" not in latest
+        # By default, each territory's latest validated roadmap, even for those who read the newer one sent back.
+        assert "Lyon validated" in latest, name
+        assert not any(f"Lyon {status}" in latest for status in ("draft", "submitted", "returned")), name
+
+
+def test_a_fresh_draft_of_the_next_period_does_not_replace_the_validated_roadmap_in_the_comparison(
+        app, readers, make_roadmap):
+    retitle(app, make_roadmap("lyon", status="validated", start_year=2023, end_year=2025).id, "Lyon in force")
+    make_roadmap("lyon", status="draft", start_year=2026, end_year=2028, filled=False)
+    retitle(app, make_roadmap("nantes", status="draft", start_year=2023, end_year=2025).id, "Nantes draft")
+    draft_label = french(app, "Draft")
+    for name, client in readers.items():
+        html = client.get("/roadmaps/compare?territory=lyon&territory=nantes").get_data(as_text=True)
+        columns = {n.attrs["id"]: n.text() for n in parse(html).iter() if "compare-territory" in n.classes}
+        assert "2023–2025" in columns["column-lyon"] and "2026" not in columns["column-lyon"], name
+        assert "Lyon in force — Commission de prévention des expulsions" in html, name
+        assert draft_label not in columns["column-lyon"], name
+        # No validated roadmap in Nantes: its latest readable one, its status in the header.
+        if name in {"other_coordinator", "other_member", "animator", "admin"}:
+            assert "Nantes draft — Commission" in html and draft_label in columns["column-nantes"], name
+        else:
+            assert "Nantes draft" not in html, name
+            assert french(app, "No validated roadmap") in columns["column-nantes"], name
+        # An explicit period still wins: the empty draft of 2026, for those who may open it.
+        chosen = client.get("/roadmaps/compare?territory=lyon&territory=nantes&period=2026").get_data(as_text=True)
+        columns = {n.attrs["id"]: n.text() for n in parse(chosen).iter() if "compare-territory" in n.classes}
+        if name in READS_DRAFTS:
+            assert "2026" in columns["column-lyon"] and draft_label in columns["column-lyon"], name
+            assert "Lyon in force" not in chosen, name
+        else:  # a period they may open no roadmap of is no choice: the default stands
+            assert "2023–2025" in columns["column-lyon"] and "Lyon in force" in chosen, name
 
 
 def test_a_territory_without_a_readable_roadmap_says_so_in_its_column(app, client, logged_in, make_roadmap):
@@ -227,6 +254,36 @@ def test_the_librarys_links_depend_on_the_reader(app, client, logged_in, login, 
     assert 'href="/roadmaps/compare"' in member
 
 
+def test_a_coordinator_whose_territory_has_no_roadmap_is_shown_how_to_start_it(app, login, make_user, make_roadmap):
+    with app.app_context():
+        nantes_id = db.session.scalar(select(Territory.id).filter_by(slug="nantes"))
+    make_roadmap("lyon", status="validated")
+    people = {
+        "coordinator_nantes": make_user("coordinator", territory="nantes"),
+        "member_nantes": make_user("member", territory="nantes"),
+        "coordinator_lyon": make_user("coordinator", territory="lyon"),
+        "animator": make_user("animator"),
+    }
+    clients = {}
+    for name, user in people.items():
+        clients[name] = app.test_client()
+        login(user, client=clients[name])
+    create_url = f"/roadmaps/new?territory={nantes_id}"
+    for name, client in clients.items():
+        html = client.get("/roadmaps/").get_data(as_text=True)
+        link = next((n for n in parse(html).iter() if n.attrs.get("id") == "create-my-roadmap-link"), None)
+        if name == "coordinator_nantes":
+            assert link is not None and link.attrs["href"] == create_url
+            assert french(app, "Create my territory's roadmap") in link.text()
+            assert client.get(create_url).status_code == 200
+        else:
+            assert link is None, name
+    # Once Nantes has a roadmap (a draft), the library leads to it instead.
+    make_roadmap("nantes", status="draft", filled=False)
+    html = clients["coordinator_nantes"].get("/roadmaps/").get_data(as_text=True)
+    assert 'id="create-my-roadmap-link"' not in html and 'href="/roadmaps/territory/nantes"' in html
+
+
 # --- One axis across territories ---------------------------------------------------------------
 
 
@@ -243,6 +300,35 @@ def test_axis_12_shows_two_validated_territories_side_by_side(app, client, logge
     assert "rennes 2023" not in html
     assert "Métropole" in sections["territory-lyon"]  # the lead organisation
     assert "/roadmaps/axes/11" in html and "/roadmaps/axes/13" in html
+
+
+def test_the_axis_view_shows_an_excerpt_of_long_descriptions_with_a_link_to_read_more(app, client, logged_in, make_roadmap):
+    roadmap = make_roadmap("lyon", status="validated")
+    with app.app_context():
+        actions = list(db.session.scalars(
+            select(RoadmapAction).filter_by(roadmap_id=roadmap.id).order_by(RoadmapAction.position, RoadmapAction.id)))
+        long_one = next(a for a in actions if a.axis.number == 12)
+        long_one.description = "**Commission** mensuelle " + "avec les bailleurs et la CAF " * 40 + "FIN-DU-TEXTE"
+        db.session.commit()
+        long_id = long_one.id
+    nantes = make_roadmap("nantes", status="validated")
+    with app.app_context():
+        for action in db.session.scalars(select(RoadmapAction).filter_by(roadmap_id=nantes.id)):
+            action.description = "Court et *entier*."
+        db.session.commit()
+    logged_in("member", territory="nantes")
+    html = client.get("/roadmaps/axes/12").get_data(as_text=True)
+    article = next(n for n in parse(html).iter() if n.attrs.get("id") == f"action-{long_id}")
+    excerpt = next(n for n in article.iter() if "roadmap-action__excerpt" in n.classes)
+    link = next(n for n in excerpt.iter() if n.tag == "a")
+    assert link.attrs["href"] == f"/roadmaps/{roadmap.id}#action-{long_id}"
+    assert link.text().strip() == french(app, "Read more")
+    text = excerpt.text().replace(link.text(), "").strip()
+    assert text.startswith("Commission mensuelle") and text.endswith("…") and len(text) <= 300
+    assert "FIN-DU-TEXTE" not in html and "<strong>Commission" not in html
+    # A short description is shown whole, with nothing more to read.
+    short = [n for n in parse(html).iter() if "roadmap-action__excerpt" in n.classes and "Court et entier." in n.text()]
+    assert short and all(not any(c.tag == "a" for c in n.iter()) for n in short)
 
 
 def test_the_axis_view_filters_by_wave_and_period_and_pages_by_territory(app, client, logged_in):

@@ -11,11 +11,11 @@ a page shows come with what it prints in one query each (joins or IN lists).
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, false, func, or_, select, true
+from sqlalchemy import case, exists, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from extranet.extensions import db
-from extranet.permissions import is_national
+from extranet.permissions import is_active_account, is_national
 from extranet.plan.models import Axis
 from extranet.roadmaps.models import (
     BudgetLine,
@@ -35,16 +35,12 @@ COMPARE_MIN, COMPARE_MAX = 2, 4
 # --- Who reads what --------------------------------------------------------------
 
 
-def _active(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
-
-
 def visible_roadmaps_clause(user):
     """The roadmaps ``user`` may open, as a WHERE clause on ``Roadmap``: exactly
     ``permissions.can_view_roadmap`` (validated: every active account; before
     that: the national team and the territory's own people). A test checks
     both agree for every role and status."""
-    if not _active(user):
+    if not is_active_account(user):
         return false()
     if is_national(user):
         return true()
@@ -142,6 +138,11 @@ def library_query(user, filters: LibraryFilters):
     if filters.period is not None:
         query = query.where(Roadmap.start_year == filters.period)
     return query
+
+
+def has_roadmap(territory_id: int) -> bool:
+    """Whether the territory has a roadmap, whatever its status (one query)."""
+    return bool(db.session.scalar(select(exists().where(Roadmap.territory_id == territory_id))))
 
 
 def action_counts(roadmap_ids: list[int]) -> dict[int, int]:
@@ -242,15 +243,17 @@ class Comparison:
 
 def compare(user, territories: list[Territory], period: int | None = None) -> Comparison:
     """The comparison of ``territories``: for each, the roadmap of ``period`` (its start
-    year) or else its latest one that ``user`` may open. Five queries whatever the sizes."""
+    year) that ``user`` may open, or else its latest validated one, or else, when it has
+    none, its latest one ``user`` may open. Validated first: the draft of the next period,
+    often still empty, must not hide the commitments in force from the national team and
+    the territory's own people. Five queries whatever the sizes."""
     columns = [Column(territory) for territory in territories]
-    query = (
-        select(Roadmap)
-        .where(Roadmap.territory_id.in_([t.id for t in territories]), visible_roadmaps_clause(user))
-        .order_by(Roadmap.territory_id, Roadmap.start_year.desc())
-    )
+    query = select(Roadmap).where(Roadmap.territory_id.in_([t.id for t in territories]), visible_roadmaps_clause(user))
     if period is not None:
-        query = query.where(Roadmap.start_year == period)
+        query = query.where(Roadmap.start_year == period).order_by(Roadmap.territory_id)
+    else:
+        not_validated = case((Roadmap.status == RoadmapStatus.VALIDATED, 0), else_=1)
+        query = query.order_by(Roadmap.territory_id, not_validated, Roadmap.start_year.desc())
     latest: dict[int, Roadmap] = {}
     for roadmap in db.session.scalars(query):
         latest.setdefault(roadmap.territory_id, roadmap)

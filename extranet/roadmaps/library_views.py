@@ -4,22 +4,26 @@ of two to four territories axis by axis. Every page shows only what the
 reader may open (:func:`extranet.roadmaps.library.visible_roadmaps_clause`)
 and runs a bounded number of queries (bench/ times them at network size)."""
 
-from decimal import Decimal
-
 from flask import abort, redirect, render_template, request, url_for
-from flask_babel import format_currency, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from extranet.extensions import db
 from extranet.http import int_arg, page_arg
+from extranet.markdown import excerpt
+from extranet.permissions import can_create_roadmap
 from extranet.roadmaps import library as queries
+from extranet.roadmaps import services
 from extranet.roadmaps.models import RoadmapStatus
 from extranet.roadmaps.views import _actor, bp
 from extranet.territories.models import WAVES
 
 
-def _euros(cents: int) -> str:
-    return format_currency(Decimal(cents) / 100, "EUR")
+@bp.app_template_filter("markdown_excerpt")
+def _markdown_excerpt(text: str | None, length: int = 300) -> str:
+    """Plain text of a Markdown description, cut at a word: the axis view shows
+    hundreds of actions, and rendering each whole description was most of its time."""
+    return excerpt(text, length)
 
 
 def _wave_arg() -> int | None:
@@ -49,9 +53,14 @@ def library():
     )
     page = db.paginate(queries.library_query(user, filters), page=page_arg(), per_page=queries.ROADMAPS_PER_PAGE,
                        error_out=False)
+    # A coordinator whose territory has no roadmap yet is shown where to start it.
+    territory = user.territory
+    first_roadmap_for = (territory if territory is not None and can_create_roadmap(user, territory)
+                         and not queries.has_roadmap(territory.id) else None)
     return render_template(
         "roadmaps/library.html",
         page=page,
+        first_roadmap_for=first_roadmap_for,
         counts=queries.action_counts([r.id for r in page.items]),
         filters=filters,
         filter_args=filters.args(),
@@ -129,7 +138,7 @@ def compare_territories():
         error=error,
         comparison=comparison,
         axes_by_priority=queries.axes_by_priority(queries.all_axes()) if comparison else [],
-        euros=_euros,
+        euros=services.euros,
         number=format_decimal,
         validated=RoadmapStatus.VALIDATED,
     ), 400 if error else 200
