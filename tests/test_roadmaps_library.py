@@ -331,6 +331,29 @@ def test_the_axis_view_shows_an_excerpt_of_long_descriptions_with_a_link_to_read
     assert short and all(not any(c.tag == "a" for c in n.iter()) for n in short)
 
 
+PROSE_AND_MARKDOWN = [
+    "Une commission mensuelle, avec la CAF et les bailleurs. " * 8,
+    "Première ligne\r\n- une liste\r\n- deux",
+    "Titre\n===\n\nTexte « cité » : oui ?",
+    "1. premier\n2) second",
+    "> une citation\n\nLa réponse",
+    "Un **gras** et un [lien](https://example.org) &amp; du `code`",
+    "    du code indenté\n\npuis du texte",
+    "\xa0espaces\u3000 insécables\t et tabulations\x0b",
+    "",
+]
+
+
+def test_the_axis_views_excerpt_is_the_markdown_excerpt_even_without_parsing_plain_prose(app):
+    from extranet.markdown import excerpt
+    from extranet.roadmaps.library_views import markdown_excerpt
+
+    with app.app_context():
+        for text in PROSE_AND_MARKDOWN:
+            for length in (300, 40):
+                assert markdown_excerpt(text, length) == excerpt(text, length), (text, length)
+
+
 def test_the_axis_view_filters_by_wave_and_period_and_pages_by_territory(app, client, logged_in):
     with app.app_context():
         wave_two = list(db.session.scalars(select(Territory.slug).where(Territory.wave == 2).order_by(Territory.name)))

@@ -4,6 +4,8 @@ of two to four territories axis by axis. Every page shows only what the
 reader may open (:func:`extranet.roadmaps.library.visible_roadmaps_clause`)
 and runs a bounded number of queries (bench/ times them at network size)."""
 
+import re
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -19,11 +21,30 @@ from extranet.roadmaps.views import _actor, bp
 from extranet.territories.models import WAVES
 
 
+# What may make Markdown anywhere in a line, and at its start (lists, headings,
+# quotations, setext underlines). Text with neither is its own plain text.
+_MARKUP_ANYWHERE = re.compile(r"[\\`*_\[\]<>&|~@!\x00]")
+_MARKUP_LINE_START = re.compile(r"^[ \t]*(?:[-+=#>]|[0-9]+[.)])", re.MULTILINE)
+
+
 @bp.app_template_filter("markdown_excerpt")
-def _markdown_excerpt(text: str | None, length: int = 300) -> str:
-    """Plain text of a Markdown description, cut at a word: the axis view shows
-    hundreds of actions, and rendering each whole description was most of its time."""
-    return excerpt(text, length)
+def markdown_excerpt(text: str | None, length: int = 300) -> str:
+    """``extranet.markdown.excerpt`` of a description, without parsing the prose that
+    has no Markdown (most descriptions): the axis view shows hundreds of actions, and
+    parsing each one was most of its time. The same result either way (a test checks)."""
+    if not text or length <= 1:
+        return excerpt(text, length)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # line ends as Markdown reads them
+    if _MARKUP_ANYWHERE.search(text) or _MARKUP_LINE_START.search(text):
+        return excerpt(text, length)
+    words = " ".join(text.split())
+    if len(words) <= length:
+        return words
+    cut = words[: length - 1]
+    space = cut.rfind(" ")
+    if space > length // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def _wave_arg() -> int | None:
