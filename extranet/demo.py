@@ -508,7 +508,7 @@ QUARTER_SHARES = (0.2, 0.25, 0.25, 0.3)  # of the year's target, quarter by quar
 
 def _load_roadmaps(slugs: dict) -> None:
     import calendar
-    from datetime import date, datetime
+    from datetime import date, datetime, timedelta
     from decimal import Decimal
 
     from extranet.plan.models import Axis
@@ -619,6 +619,9 @@ def _load_roadmaps(slugs: dict) -> None:
                 item.created_at = item.version.decided_at
         roadmap.submitted_at = roadmap.versions[-1].submitted_at
         roadmap.validated_at = roadmap.versions[-1].decided_at
+        # Its last change is the coordinator's, just before that submission, not today's workflow run.
+        roadmap.updated_at = roadmap.versions[-1].submitted_at - timedelta(hours=2)
+        roadmap.updated_by_id = coordinator.id
         db.session.flush()
 
 

@@ -170,7 +170,7 @@ def test_the_page_shows_every_section(app, client, login, people, make_roadmap):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     page = text(response)
-    assert "<h1>Feuille de route Métropole de Lyon 2023–2024</h1>" in html
+    assert "<h1>Feuille de route — Métropole de Lyon, 2023–2024</h1>" in html
     assert "Brouillon" in page and "fr-badge" in html
     # The sections in the order of the brief, each with its heading, and the side menu to them.
     order = [html.index(f'id="section-{name}"') for name in ("context", "actions", "indicators", "budget", "governance", "attachments")]
@@ -249,7 +249,7 @@ def test_a_coordinator_creates_a_roadmap_with_errors_beside_the_fields(app, clie
     response = client.post(f"/roadmaps/new?territory={lyon}", data={"start_year": "2023", "end_year": "2024"})
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
-    assert "Feuille de route Métropole de Lyon 2023–2024" in text(page)
+    assert "Feuille de route — Métropole de Lyon, 2023–2024" in text(page)
     assert "La feuille de route 2023–2024 est créée" in flashed(page)
 
 

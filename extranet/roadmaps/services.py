@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
 from extranet.permissions import (
+    can_be_roadmap_editor,
     can_comment_roadmap,
     can_create_roadmap,
     can_edit_roadmap,
@@ -387,6 +388,14 @@ def create_roadmap(actor, territory, start_year: int, end_year: int) -> Roadmap:
         territory_id=territory.id, start_year=start_year, end_year=end_year,
         status=RoadmapStatus.DRAFT, created_by_id=actor.id, updated_by_id=actor.id,
     )
+    # The members who wrote the previous period's roadmap usually write the next
+    # one: they keep the right, if they still may have it (same territory, active).
+    previous = db.session.scalar(
+        select(Roadmap).where(Roadmap.territory_id == territory.id, Roadmap.start_year < start_year)
+        .order_by(Roadmap.start_year.desc()).limit(1)
+    )
+    if previous is not None:
+        roadmap.editors = [user for user in previous.editors if can_be_roadmap_editor(user, roadmap)]
     db.session.add(roadmap)
     db.session.flush()
     return roadmap

@@ -159,7 +159,7 @@ def create():
             _error_beside(form, "start_year", _("This territory already has a roadmap for a period starting that year."))
         else:
             db.session.commit()
-            flash(_("The roadmap %(period)s is created: fill in its parts, then submit it.", period=roadmap.period_label), "success")
+            flash(_("The roadmap %(period)s is created: fill in its parts, then submit it.", period=roadmap.period_label) + (" " + _("The members allowed to edit the previous roadmap may edit this one too (%(num)s).", num=len(roadmap.editors)) if roadmap.editors else ""), "success")
             return redirect(url_for("roadmaps.show", roadmap_id=roadmap.id))
     status = 400 if form.is_submitted() else 200
     return render_template("roadmaps/new.html", form=form, territory=territory), status
