@@ -330,6 +330,12 @@ SHARED_INDICATORS = [
     ("Places en pension de famille", "places", "Places ouvertes en pension de famille et en résidence accueil."),
     ("Logements très sociaux (PLAI adaptés) agréés", "logements", "Logements PLAI adaptés agréés dans l'année."),
 ]
+# Places mobilised or open are a stock: the latest count stands, quarters do not add up.
+# The others are flows: households housed, measures opened, evictions avoided, homes approved in the year.
+SHARED_AGGREGATIONS = {
+    "Places d'intermédiation locative": "stock",
+    "Places en pension de famille": "stock",
+}
 
 # Coordinators of the territories whose roadmaps are shown besides Lyon and La Réunion's.
 ROADMAP_COORDINATORS = [
@@ -517,6 +523,7 @@ def _load_roadmaps(slugs: dict) -> None:
         ActionOrigin, ActionStatus, BudgetLine, BudgetLineKind, Indicator, IndicatorTarget, IndicatorValue, PartnerKind,
         Roadmap, RoadmapAction, RoadmapIndicator, RoadmapPartner,
     )
+    from extranet.roadmaps.models import Aggregation
     from extranet.timeutil import utcnow
     from extranet.toolbox.models import Document
 
@@ -530,6 +537,7 @@ def _load_roadmaps(slugs: dict) -> None:
     for position, (name, unit, description) in enumerate(SHARED_INDICATORS, start=1):
         shared[name] = db.session.scalar(select(Indicator).filter_by(name=name)) or Indicator(
             name=name, unit=unit, description=description, position=position)
+        shared[name].aggregation = Aggregation(SHARED_AGGREGATIONS.get(name, "flow"))
         db.session.add(shared[name])
     axes = {a.number: a for a in db.session.scalars(select(Axis))}
     admin = find_user_by_email("admin@demo.logement-dabord.fr")
@@ -573,6 +581,8 @@ def _load_roadmaps(slugs: dict) -> None:
                         break
                     first = date(year, 3 * quarter - 2, 1)
                     last = date(year, 3 * quarter, calendar.monthrange(year, 3 * quarter)[1])
+                    if item.aggregation == Aggregation.STOCK:
+                        share = sum(QUARTER_SHARES[:quarter])  # places open so far: a stock is the latest count
                     # A duration in months goes down quarter after quarter; counts are reached bit by bit.
                     value = target * (1.1 - 0.05 * quarter) if unit == "mois" else target * share * spec["pace"]
                     item.values.append(IndicatorValue(

@@ -65,22 +65,42 @@ def to_csv(header: list, rows: list[list]) -> bytes:
 
 
 def _sheet_name(sheet: str) -> str:
-    # Excel's limits on sheet names: 31 characters, none of []:*?/\
-    return "".join(c for c in str(sheet) if c not in "[]:*?/\\")[:31] or "1"
+    # Excel's limits on sheet names: 31 characters, none of []:*?/\, no apostrophe at either end.
+    return "".join(c for c in str(sheet) if c not in "[]:*?/\\")[:31].strip().strip("'") or "1"
 
 
 def to_xlsx(header: list, rows: list[list], sheet: str) -> bytes:
     """Text as string cells (never a formula, a link or a number guessed from
     text), numbers as numeric cells, dates as dates."""
+    return to_xlsx_sheets([(sheet, header, rows)])
+
+
+def to_xlsx_sheets(sheets: list[tuple[str, list, list[list]]], frozen_columns: int = 0) -> bytes:
+    """Several tables, one sheet each (name, header, rows), written as
+    :func:`to_xlsx` writes one; ``frozen_columns`` stay in view with the
+    header when scrolling. Names are made unique (Excel ignores their case)."""
     import xlsxwriter
 
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                      "strings_to_numbers": False})
-    worksheet = book.add_worksheet(_sheet_name(sheet))
     bold = book.add_format({"bold": True})
     day = book.add_format({"num_format": "dd/mm/yyyy"})
     moment = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    taken = set()
+    for sheet, header, rows in sheets:
+        name, n = _sheet_name(sheet), 2
+        while name.lower() in taken:
+            suffix = f" ({n})"
+            name, n = _sheet_name(sheet)[: 31 - len(suffix)] + suffix, n + 1
+        taken.add(name.lower())
+        _write_sheet(book.add_worksheet(name), header, rows, (bold, day, moment), frozen_columns)
+    book.close()
+    return out.getvalue()
+
+
+def _write_sheet(worksheet, header, rows, formats, frozen_columns) -> None:
+    bold, day, moment = formats
     widths = [len(str(c)) for c in header]
     for col, value in enumerate(header):
         worksheet.write_string(0, col, str(value), bold)
@@ -108,9 +128,7 @@ def to_xlsx(header: list, rows: list[list], sheet: str) -> bytes:
                 widths[col] = max(widths[col], min(shown, 60))
     for col, width in enumerate(widths):
         worksheet.set_column(col, col, width + 2)
-    worksheet.freeze_panes(1, 0)
-    book.close()
-    return out.getvalue()
+    worksheet.freeze_panes(1, frozen_columns)
 
 
 def ascii_slug(*parts) -> str:

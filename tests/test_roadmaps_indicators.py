@@ -15,7 +15,15 @@ from sqlalchemy import select
 from extranet.auth.models import User
 from extranet.extensions import db
 from extranet.roadmaps import indicators, services
-from extranet.roadmaps.models import Indicator, IndicatorTarget, IndicatorValue, Roadmap, RoadmapIndicator, RoadmapStatus
+from extranet.roadmaps.models import (
+    Aggregation,
+    Indicator,
+    IndicatorTarget,
+    IndicatorValue,
+    Roadmap,
+    RoadmapIndicator,
+    RoadmapStatus,
+)
 from tests.helpers import errors_beside, parse
 
 pytest_plugins = ["tests.roadmap_fixtures"]
@@ -98,6 +106,8 @@ def test_who_edits_indicators_and_the_budget_and_who_reports_values(app, client,
         login(cast[role])
         may_edit = role in EDITORS and status in ("draft", "returned")
         may_report = role in EDITORS and status in ("draft", "returned", "validated")
+        # Editors of a roadmap frozen meanwhile are told so, not refused (test_roadmaps_locked.py).
+        frozen = role in EDITORS
         pages = {
             f"/roadmaps/{roadmap.id}/indicators/new": may_edit,
             f"/roadmaps/{roadmap.id}/indicators/{indicator_id}/edit": may_edit,
@@ -105,22 +115,22 @@ def test_who_edits_indicators_and_the_budget_and_who_reports_values(app, client,
             f"/roadmaps/{roadmap.id}/indicators/{indicator_id}/values": may_report,
         }
         for url, allowed in pages.items():
-            assert client.get(url).status_code == (200 if allowed else 403), (role, url)
+            assert client.get(url).status_code == (200 if allowed else 302 if frozen else 403), (role, url)
 
         # Posting is refused the same way, and changes nothing.
         response = client.post(f"/roadmaps/{roadmap.id}/indicators/{indicator_id}/values", data={
             "version": version_of(app, roadmap), "period_kind": "quarter", "quarter": quarter, "value": "12",
         })
-        assert response.status_code == (302 if may_report else 403), role
+        assert response.status_code == (302 if may_report else 409 if frozen else 403), role
         reported += may_report
         assert len(values_of(app, indicator_id)) == reported
         response = client.post(f"/roadmaps/{roadmap.id}/budget", data={
             "version": version_of(app, roadmap), "communication_total": "10", "communication_share": "5",
             "coordinator_total": "60000", "coordinator_share": "30000",
         })
-        assert response.status_code == (302 if may_edit else 403), role
+        assert response.status_code == (302 if may_edit else 409 if frozen else 403), role
         if role != "editor":  # the coordinator comes last: then the indicator may go
-            assert client.post(f"/roadmaps/{roadmap.id}/indicators/{indicator_id}/delete").status_code == (302 if may_edit else 403)
+            assert client.post(f"/roadmaps/{roadmap.id}/indicators/{indicator_id}/delete").status_code == (302 if may_edit or frozen else 403)
         with app.app_context():
             stored = db.session.get(Roadmap, roadmap.id)
             assert stored.status == RoadmapStatus(status)  # whatever happened
@@ -492,6 +502,34 @@ def test_a_rate_is_not_added_up_over_the_year(app, make_roadmap):
         db.session.rollback()
 
 
+@pytest.mark.parametrize("aggregation, reached_2023", [
+    (Aggregation.FLOW, Decimal(81)),  # 40 (the fixture's T1) + 12 + 14 + 15 + 0: the periods add up
+    (Aggregation.STOCK, Decimal(14)),  # places open at the end of the latest period
+    (Aggregation.RATE, Decimal(14)),
+])
+def test_progress_follows_how_the_national_indicator_adds_up(app, make_roadmap, aggregation, reached_2023):
+    roadmap = make_roadmap()
+    with app.app_context():
+        shared = db.session.scalar(select(RoadmapIndicator).where(
+            RoadmapIndicator.roadmap_id == roadmap.id, RoadmapIndicator.indicator_id.is_not(None)))
+        shared.indicator.aggregation = aggregation
+        for quarter, value in ((2, "12"), (4, "14"), (3, "15")):  # reported out of order
+            label, start, end = indicators.quarter_period(2023, quarter)
+            shared.values.append(IndicatorValue(period_label=label, period_start=start, period_end=end, value=Decimal(value)))
+        # A month ending with the last quarter: the quarter, the longer period, stands for a stock or a rate.
+        shared.values.append(IndicatorValue(period_label="Décembre 2023", period_start=date(2023, 12, 1),
+                                            period_end=date(2023, 12, 31), value=Decimal(0)))
+        db.session.flush()
+        year_2023, _year_2024 = indicators.progress(shared, roadmap)
+        assert (year_2023.target, year_2023.reached, year_2023.periods) == (Decimal(150), reached_2023, 5)
+        db.session.rollback()
+
+
+@pytest.mark.parametrize("unit, aggregation", [("%", Aggregation.RATE), (" % ", Aggregation.RATE), ("ménages", Aggregation.FLOW), ("", Aggregation.FLOW)])
+def test_an_own_indicator_in_percent_is_a_rate_otherwise_a_flow(unit, aggregation):
+    assert RoadmapIndicator(name="x", unit=unit).aggregation == aggregation
+
+
 def test_the_section_reads_every_indicator_in_a_bounded_number_of_queries(app, client, login, cast, make_roadmap):
     from tests.helpers import queries_for
 
@@ -504,8 +542,10 @@ def test_the_section_reads_every_indicator_in_a_bounded_number_of_queries(app, c
         stored = db.session.get(Roadmap, roadmap.id)
         for n in range(10):
             label, start, end = indicators.quarter_period(2023, 1 + n % 4)
+            # Half of them from the national list, each its own: how it adds up is read with the others.
+            national = Indicator(name=f"National {n}", aggregation=tuple(Aggregation)[n % 3]) if n % 2 else None
             stored.indicators.append(RoadmapIndicator(
-                name=f"Indicateur {n}", position=10 + n,
+                indicator=national, name=f"Indicateur {n}", position=10 + n,
                 targets=[IndicatorTarget(year=2023, value=Decimal(n))],
                 values=[IndicatorValue(period_label=label, period_start=start, period_end=end, value=Decimal(n))],
             ))

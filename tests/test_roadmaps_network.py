@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from extranet.extensions import db
 from extranet.roadmaps import network
 from extranet.roadmaps.models import (
+    Aggregation,
     Indicator,
     IndicatorTarget,
     IndicatorValue,
@@ -176,6 +177,82 @@ def test_a_chosen_indicator_and_year(app, client, logged_in, make_roadmap):
     assert lyon[2:] == ["200", "0", "T1 2023"]
 
 
+# --- Rates and stocks: not added up over the quarters ----------------------------------
+
+RATE, STOCK = "Taux de sortie vers le logement", "Places en pension de famille"
+QUARTERS = [(f"T{q} 2023", date(2023, 3 * q - 2, 1), end) for q, end in
+            enumerate((date(2023, 3, 31), date(2023, 6, 30), date(2023, 9, 30), date(2023, 12, 31)), start=1)]
+
+
+def rate_and_stock(app, make_roadmap):
+    """Lyon and Nantes share a rate (30 and 25 every quarter, targets 40 and 30)
+    and a stock (Lyon 10, 12, 15, 14; Nantes 5, 6, 7 and nothing for T4; targets 20 and 10)."""
+    lyon, nantes = make_roadmap("lyon", status="validated"), make_roadmap("nantes", status="validated")
+    with database(app) as session:
+        rate = Indicator(name=RATE, unit="%", aggregation=Aggregation.RATE, position=1)
+        stock = Indicator(name=STOCK, unit="places", aggregation=Aggregation.STOCK, position=2)
+        session.add_all([rate, stock])
+        for roadmap, rates, stocks, targets in ((lyon, [30] * 4, [10, 12, 15, 14], (40, 20)),
+                                                (nantes, [25] * 4, [5, 6, 7], (30, 10))):
+            for indicator, figures, target in ((rate, rates, targets[0]), (stock, stocks, targets[1])):
+                session.add(RoadmapIndicator(
+                    roadmap_id=roadmap.id, indicator=indicator, name=indicator.name, unit=indicator.unit,
+                    targets=[IndicatorTarget(year=2023, value=Decimal(target))],
+                    values=[IndicatorValue(period_label=label, period_start=start, period_end=end, value=Decimal(v))
+                            for (label, start, end), v in zip(QUARTERS, figures)]))
+        session.commit()
+        return rate.id, stock.id
+
+
+def test_a_rate_is_averaged_and_a_stock_counts_its_latest_value(app, client, logged_in, make_roadmap):
+    rate_id, stock_id = rate_and_stock(app, make_roadmap)
+    with app.test_request_context(), database(app):
+        totals = network.yearly_totals(network.Scope(), [rate_id, stock_id])
+        rate, stock = totals[rate_id][2023], totals[stock_id][2023]
+        assert (rate.target, rate.reached, rate.reached_territories) == (Decimal(35), Decimal("27.5"), 2)
+        assert (stock.target, stock.reached, stock.reached_territories) == (Decimal(30), Decimal(21), 2)
+        periods = network.period_totals(network.Scope(), rate_id, Aggregation.RATE)
+        assert [(p.label, p.total, p.cumulative) for p in periods] == [(f"T{q} 2023", Decimal("27.5"), Decimal("27.5")) for q in range(1, 5)]
+        # A stock per quarter: the quarter's places, and the year's latest total to date (Nantes's T3 stands in T4).
+        periods = network.period_totals(network.Scope(), stock_id, Aggregation.STOCK)
+        assert [(p.total, p.territories, p.cumulative) for p in periods] == [
+            (Decimal(15), 2, Decimal(15)), (Decimal(18), 2, Decimal(18)), (Decimal(22), 2, Decimal(22)), (Decimal(14), 1, Decimal(21))]
+        rows = network.territory_rows(network.Scope(), stock_id, 2023, Aggregation.STOCK)
+        assert [(r.territory, r.target, r.reached, r.last_period) for r in rows] == [
+            ("Métropole de Lyon", Decimal(20), Decimal(14), "T4 2023"), ("Nantes Métropole", Decimal(10), Decimal(7), "T3 2023")]
+        rows = network.territory_rows(network.Scope(), rate_id, 2023, Aggregation.RATE)
+        assert [r.reached for r in rows] == [Decimal(30), Decimal(25)]
+        # The flow of the fixture is unchanged: the quarters and the territories add up.
+        flow = network.yearly_totals(network.Scope(), [shared_indicator_id(app)])[shared_indicator_id(app)][2023]
+        assert (flow.target, flow.reached) == (Decimal(300), Decimal(80))
+
+    logged_in("animator")
+    html = client.get("/roadmaps/network").get_data(as_text=True)
+    assert summary(html)[RATE][:2] == ["35", "27,5"] and summary(html)[STOCK][:2] == ["30", "21"]
+    assert french(app, "Rate: the latest value counts, averaged across territories (e.g. a percentage)") in html
+    html = client.get(f"/roadmaps/network?indicator={stock_id}&year=2023").get_data(as_text=True)
+    said = next(n for n in parse(html).iter() if n.attrs.get("id") == "aggregation")
+    assert french(app, "Stock: the latest value counts (e.g. places open)").replace("\xa0", " ") in said.text().replace("\xa0", " ")
+    assert ["T4 2023", "21", "14", "1"] in table_rows(html, "chart-periods")
+    assert french(app, "Latest total to date") in html and french(app, "Cumulative total") not in html
+    assert french(app, "Latest value of the year") in table_rows(html, "territory-table")[0]
+    nantes = next(row for row in table_rows(html, "territory-table") if len(row) == 5 and "Nantes" in row[0])
+    assert nantes[2:] == ["10", "7", "T3 2023"]
+    html = client.get(f"/roadmaps/network?indicator={rate_id}&year=2023").get_data(as_text=True)
+    assert ["T4 2023", "27,5", "27,5", "2"] in table_rows(html, "chart-periods")
+    assert ["2023", "35", "27,5", "2", "2"] in table_rows(html, "chart-years")
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/roadmaps/network.xlsx").data))
+    by_name = {row[0]: row for row in book["Synthèse"].iter_rows(values_only=True)}
+    assert by_name[RATE][3:5] == (35, 27.5) and by_name[STOCK][3:5] == (30, 21)
+    assert by_name[STOCK][2] == french(app, "Stock: the latest value counts (e.g. places open)")
+    rate_sheet = [list(r) for r in book.worksheets[2].iter_rows(values_only=True)]  # after the fixture's flow
+    assert rate_sheet[0][3:] == ["Cible 2023", "T1 2023", "T2 2023", "T3 2023", "T4 2023"]
+    assert rate_sheet[-1] == ["Moyenne", None, None, 35, 27.5, 27.5, 27.5, 27.5]
+    stock_sheet = [list(r) for r in book.worksheets[3].iter_rows(values_only=True)]
+    assert stock_sheet[-1] == ["Total", None, None, 30, 15, 18, 22, 14]
+
+
 # --- Late reporting ---------------------------------------------------------------------
 
 
@@ -260,9 +337,10 @@ def test_network_xlsx_read_back(app, client, logged_in, make_roadmap):
     assert book.sheetnames[0] == "Synthèse" and len(book.sheetnames) == 3
     sheet = book["Synthèse"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0] == ["Indicateur", "Unité", "Cible 2023", "Atteint 2023", "Cible 2024", "Atteint 2024"]
-    assert rows[1] == [SHARED, "ménages", 300, 100.75, 400, None]
-    assert rows[2][:4] == ['=HYPERLINK("http://evil.example","clic")', "@SUM(A1)", 1.5, None]
+    flow = french(app, "Flow: the periods add up (e.g. households housed)")
+    assert rows[0] == ["Indicateur", "Unité", "Mode de calcul", "Cible 2023", "Atteint 2023", "Cible 2024", "Atteint 2024"]
+    assert rows[1] == [SHARED, "ménages", flow, 300, 100.75, 400, None]
+    assert rows[2][:5] == ['=HYPERLINK("http://evil.example","clic")', "@SUM(A1)", flow, 1.5, None]
     # Text is text: no cell of the file is a formula.
     for ws in book.worksheets:
         for row in ws.iter_rows():
@@ -280,7 +358,7 @@ def test_network_xlsx_read_back(app, client, logged_in, make_roadmap):
     assert len(detail) == 4  # Lyon, Nantes, the total: the draft is left out
     # With the drafts.
     book = openpyxl.load_workbook(io.BytesIO(client.get("/roadmaps/network.xlsx?roadmaps=all").data))
-    assert list(book["Synthèse"].iter_rows(values_only=True))[1][2] == 450
+    assert list(book["Synthèse"].iter_rows(values_only=True))[1][3] == 450
 
 
 # --- The national list -------------------------------------------------------------------------
@@ -320,6 +398,7 @@ def test_national_list_add_edit_duplicate_take_off_and_back(app, client, logged_
     assert response.status_code == 302
     with database(app) as session:
         assert session.get(Indicator, added_id).name == "Personnes relogées (total)"
+        assert session.get(Indicator, added_id).aggregation == Aggregation.FLOW  # the default
 
     # Taken off the list: the roadmap keeps its copy, the network view stops adding it up.
     shared_id = shared_indicator_id(app)
@@ -330,10 +409,43 @@ def test_national_list_add_edit_duplicate_take_off_and_back(app, client, logged_
         assert kept is not None and len(kept.targets) == 2 and len(kept.values) == 1
     html = client.get("/roadmaps/indicators").get_data(as_text=True)
     removed = table_rows(html, "removed-list")
-    assert SHARED in removed[1][0] and "1 feuille de route" in removed[1][2]
+    assert SHARED in removed[1][0] and "1 feuille de route" in removed[1][3]
     assert SHARED not in summary(client.get("/roadmaps/network").get_data(as_text=True))
     assert client.post(f"/roadmaps/indicators/{shared_id}/restore").status_code == 302
     assert SHARED in summary(client.get("/roadmaps/network").get_data(as_text=True))
+
+
+def test_the_national_team_says_how_an_indicator_adds_up(app, client, logged_in):
+    logged_in("animator")
+    form = client.get("/roadmaps/indicators/new").get_data(as_text=True)
+    checked = [n.attrs.get("value") for n in parse(form).iter() if n.tag == "input" and n.attrs.get("name") == "aggregation"
+               and "checked" in n.attrs]
+    assert checked == ["flow"]
+    assert french(app, "Rate: the latest value counts, averaged across territories (e.g. a percentage)") in form
+    response = client.post("/roadmaps/indicators/new", data={"name": "Taux de maintien", "unit": "%", "aggregation": "rate"})
+    assert response.status_code == 302
+    with database(app) as session:
+        added = session.scalar(select(Indicator).filter_by(name="Taux de maintien"))
+        assert added.aggregation == Aggregation.RATE
+        added_id = added.id
+    html = client.get("/roadmaps/indicators").get_data(as_text=True)
+    row = next(r for r in table_rows(html, "national-list") if "Taux de maintien" in r[0])
+    assert row[2].replace("\xa0", " ") == french(app, "Rate: the latest value counts, averaged across territories (e.g. a percentage)").replace("\xa0", " ")
+    edit = client.get(f"/roadmaps/indicators/{added_id}/edit").get_data(as_text=True)
+    assert [n.attrs.get("value") for n in parse(edit).iter()
+            if n.tag == "input" and n.attrs.get("name") == "aggregation" and "checked" in n.attrs] == ["rate"]
+    assert client.post(f"/roadmaps/indicators/{added_id}/edit",
+                       data={"name": "Places captées", "aggregation": "stock"}).status_code == 302
+    with database(app) as session:
+        assert session.get(Indicator, added_id).aggregation == Aggregation.STOCK
+    # Anything else is an error beside the field, never a 500.
+    response = client.post(f"/roadmaps/indicators/{added_id}/edit", data={"name": "Places captées", "aggregation": "median"})
+    assert response.status_code == 400
+    fieldset = next(n for n in parse(response.get_data(as_text=True)).iter() if n.attrs.get("id") == "aggregation")
+    assert "fr-fieldset--error" in fieldset.classes
+    assert [n.text() for n in fieldset.iter() if "fr-message--error" in n.classes]
+    with database(app) as session:
+        assert session.get(Indicator, added_id).aggregation == Aggregation.STOCK
 
 
 def test_a_name_taken_meanwhile_is_a_form_error_not_a_500(app, make_user, monkeypatch):

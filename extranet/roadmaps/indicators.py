@@ -26,6 +26,7 @@ from extranet.roadmaps import services
 from extranet.roadmaps.models import (
     NAME_MAX,
     UNIT_MAX,
+    Aggregation,
     BudgetLine,
     BudgetLineKind,
     Indicator,
@@ -94,21 +95,21 @@ class YearProgress:
         return int((self.reached * 100 / self.target).to_integral_value())
 
 
-def is_rate(indicator: RoadmapIndicator) -> bool:
-    """A rate is not added up over the year: its latest value stands."""
-    return (indicator.unit or "").strip() in ("%", "pourcentage", "taux")
-
-
 def progress(indicator: RoadmapIndicator, roadmap: Roadmap) -> list[YearProgress]:
-    """Per year of the period: the target and what was reached, i.e. the sum
-    of the values of the periods starting that year (a rate: the latest)."""
+    """Per year of the period: the target and what was reached from the
+    periods starting that year, as the indicator adds up: a flow adds them up;
+    a stock or a rate counts its latest value (adding quarters of places open
+    or of a percentage means nothing)."""
     targets = {t.year: t.value for t in indicator.targets}
+    latest_counts = indicator.aggregation != Aggregation.FLOW
     rows = []
     for year in range(roadmap.start_year, roadmap.end_year + 1):
-        values = sorted((v for v in indicator.values if v.period_start.year == year), key=lambda v: (v.period_end, v.period_start))
+        values = sorted((v for v in indicator.values if v.period_start.year == year),
+                        key=lambda v: (v.period_end, -v.period_start.toordinal()))
         if not values:
             reached = None
-        elif is_rate(indicator):
+        elif latest_counts:
+            # The latest end; of periods ending the same day, the longest (a quarter rather than its last month).
             reached = values[-1].value
         else:
             reached = sum((v.value for v in values), Decimal(0))
@@ -120,11 +121,12 @@ def progress(indicator: RoadmapIndicator, roadmap: Roadmap) -> list[YearProgress
 
 
 def load_indicators(roadmap: Roadmap) -> list[RoadmapIndicator]:
-    """The roadmap's indicators with their targets and values, in three
-    queries whatever their number (the roadmap page, the print page)."""
+    """The roadmap's indicators with their targets, values and national
+    indicator, in four queries whatever their number (the roadmap page, the print page)."""
     return list(db.session.scalars(
         select(RoadmapIndicator).where(RoadmapIndicator.roadmap_id == roadmap.id)
-        .options(selectinload(RoadmapIndicator.targets), selectinload(RoadmapIndicator.values))
+        .options(selectinload(RoadmapIndicator.targets), selectinload(RoadmapIndicator.values),
+                 selectinload(RoadmapIndicator.indicator))  # how each adds up, for the progress
         .order_by(RoadmapIndicator.position, RoadmapIndicator.id)
     ))
 

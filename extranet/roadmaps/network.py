@@ -9,6 +9,14 @@ Sums are exact: targets and values are ``Numeric(14, 2)``, which SQLite keeps
 as floating point; each one is summed as a whole number of hundredths
 (``ROUND(value * 100)``), then divided back into a ``Decimal``.
 
+How an indicator adds up is its :class:`Aggregation` (the national list says
+it): a flow adds its periods and its territories; a stock takes each
+territory's latest value of the year (a window function picks it in SQL) and
+adds the territories; a rate takes each territory's latest value and averages
+the territories reporting (plain mean, to the hundredth), its targets
+averaged likewise. Adding quarters of a stock or territories' percentages
+would mean nothing.
+
 Which roadmaps count (:class:`Scope`): by default the validated ones, the
 territory's commitment to the State; the national team may include the
 submitted ones, or every roadmap (drafts and those sent back too), and keep
@@ -32,24 +40,25 @@ Services (the national list) take the acting user, check the predicate,
 flush and never commit.
 """
 
-import io
 import unicodedata
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, or_, select
+from sqlalchemy import BigInteger, and_, cast, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extranet.auth.services import ServiceError
+from extranet.exports import to_xlsx_sheets
 from extranet.extensions import db
 from extranet.permissions import can_manage_indicators
 from extranet.roadmaps.models import (
+    Aggregation,
     Indicator,
     IndicatorTarget,
     IndicatorValue,
@@ -100,6 +109,28 @@ def _hundredths(column):
 
 def _decimal(hundredths) -> Decimal:
     return Decimal(int(hundredths or 0)) / 100
+
+
+def _mean(hundredths, count) -> Decimal | None:
+    """The plain mean of ``count`` figures summing to ``hundredths``, to the hundredth."""
+    if not count:
+        return None
+    return (Decimal(int(hundredths or 0)) / 100 / int(count)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _combine(aggregation, total, latest, count) -> Decimal | None:
+    """Territories' figures put together: ``total`` the sum of all their
+    values (hundredths), ``latest`` the sum of each one's latest value,
+    ``count`` how many territories."""
+    if not count:
+        return None
+    if aggregation == Aggregation.RATE:
+        return _mean(latest, count)
+    return _decimal(latest if aggregation == Aggregation.STOCK else total)
+
+
+def _as_cents(column):
+    return cast(func.round(column * 100), BigInteger)
 
 
 def _year_of(column):
@@ -210,24 +241,31 @@ def _save(indicator: Indicator) -> Indicator:
     return indicator
 
 
-def create_indicator(actor, *, name: str, unit: str = "", description: str = "", position: int = 0) -> Indicator:
+def create_indicator(actor, *, name: str, unit: str = "", description: str = "", position: int = 0,
+                     aggregation: Aggregation = Aggregation.FLOW) -> Indicator:
     if not can_manage_indicators(actor):
         raise ServiceError("forbidden")
     if _name_taken(name):
         raise _duplicate()
-    indicator = Indicator(name=name, unit=unit or "", description=description or "", position=position or 0, is_shared=True)
+    indicator = Indicator(name=name, unit=unit or "", description=description or "", position=position or 0, is_shared=True,
+                          aggregation=Aggregation(aggregation))
     db.session.add(indicator)
     return _save(indicator)
 
 
-def update_indicator(actor, indicator: Indicator, *, name: str, unit: str = "", description: str = "", position: int = 0) -> Indicator:
-    """Roadmaps keep the name and unit they copied: the change applies to those that add it from now on."""
+def update_indicator(actor, indicator: Indicator, *, name: str, unit: str = "", description: str = "", position: int = 0,
+                     aggregation: Aggregation | None = None) -> Indicator:
+    """Roadmaps keep the name and unit they copied: the change applies to those
+    that add it from now on. How it adds up applies at once to every roadmap
+    using it (the network's totals and each roadmap's progress)."""
     if not can_manage_indicators(actor):
         raise ServiceError("forbidden")
     if _name_taken(name, but=indicator.id):
         raise _duplicate()
     indicator.name, indicator.unit, indicator.description = name, unit or "", description or ""
     indicator.position = position or 0
+    if aggregation is not None:
+        indicator.aggregation = Aggregation(aggregation)
     return _save(indicator)
 
 
@@ -253,42 +291,57 @@ class YearTotal:
 
 
 def yearly_totals(scope: Scope, indicator_ids=None) -> dict[int, dict[int, YearTotal]]:
-    """indicator id -> year -> targets and values reached added up across the
-    territories whose roadmaps count (a value counts in the year its period
-    ends). Two statements."""
+    """indicator id -> year -> targets and values reached put together across
+    the territories whose roadmaps count, as the indicator adds up (a value
+    counts in the year its period ends). Two statements."""
     totals: dict[int, dict[int, YearTotal]] = {}
 
     def cell(indicator_id, year) -> YearTotal:
         return totals.setdefault(indicator_id, {}).setdefault(int(year), YearTotal())
 
     targets = (
-        select(RoadmapIndicator.indicator_id, IndicatorTarget.year, _hundredths(IndicatorTarget.value),
-               func.count(func.distinct(Roadmap.territory_id)))
+        select(RoadmapIndicator.indicator_id, Indicator.aggregation, IndicatorTarget.year, _hundredths(IndicatorTarget.value),
+               func.count(func.distinct(Roadmap.territory_id)), func.count(IndicatorTarget.id))
         .join(RoadmapIndicator, IndicatorTarget.roadmap_indicator_id == RoadmapIndicator.id)
+        .join(Indicator, RoadmapIndicator.indicator_id == Indicator.id)
         .join(Roadmap, RoadmapIndicator.roadmap_id == Roadmap.id)
         .join(Territory, Roadmap.territory_id == Territory.id)
-        .where(RoadmapIndicator.indicator_id.is_not(None))
-        .group_by(RoadmapIndicator.indicator_id, IndicatorTarget.year)
+        .group_by(RoadmapIndicator.indicator_id, Indicator.aggregation, IndicatorTarget.year)
     )
+    # Per indicator, territory and year: the sum of its values and its latest
+    # one (row_number over the periods, the latest end first), then per
+    # indicator and year: both added up across territories, and how many.
     year = _year_of(IndicatorValue.period_end)
-    values = (
-        select(RoadmapIndicator.indicator_id, year, _hundredths(IndicatorValue.value),
-               func.count(func.distinct(Roadmap.territory_id)))
+    per_territory = (RoadmapIndicator.indicator_id, Roadmap.territory_id, year)
+    ranked = (
+        select(RoadmapIndicator.indicator_id.label("indicator_id"), year.label("year"),
+               _as_cents(IndicatorValue.value).label("latest"),
+               func.sum(_as_cents(IndicatorValue.value)).over(partition_by=per_territory).label("total"),
+               func.row_number().over(partition_by=per_territory, order_by=(
+                   IndicatorValue.period_end.desc(), IndicatorValue.period_start, IndicatorValue.id.desc())).label("rank"))
         .join(RoadmapIndicator, IndicatorValue.roadmap_indicator_id == RoadmapIndicator.id)
         .join(Roadmap, RoadmapIndicator.roadmap_id == Roadmap.id)
         .join(Territory, Roadmap.territory_id == Territory.id)
         .where(RoadmapIndicator.indicator_id.is_not(None))
-        .group_by(RoadmapIndicator.indicator_id, year)
     )
     if indicator_ids is not None:
         targets = targets.where(RoadmapIndicator.indicator_id.in_(list(indicator_ids)))
-        values = values.where(RoadmapIndicator.indicator_id.in_(list(indicator_ids)))
-    for indicator_id, year_, total, territories in db.session.execute(_in_scope(targets, scope)):
+        ranked = ranked.where(RoadmapIndicator.indicator_id.in_(list(indicator_ids)))
+    ranked = _in_scope(ranked, scope).subquery()
+    values = (
+        select(ranked.c.indicator_id, Indicator.aggregation, ranked.c.year, func.sum(ranked.c.total),
+               func.sum(ranked.c.latest), func.count())
+        .join(Indicator, Indicator.id == ranked.c.indicator_id)
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.indicator_id, Indicator.aggregation, ranked.c.year)
+    )
+    for indicator_id, aggregation, year_, total, territories, count in db.session.execute(_in_scope(targets, scope)):
         entry = cell(indicator_id, year_)
-        entry.target, entry.target_territories = _decimal(total), territories
-    for indicator_id, year_, total, territories in db.session.execute(_in_scope(values, scope)):
+        entry.target_territories = territories
+        entry.target = _mean(total, count) if aggregation == Aggregation.RATE else _decimal(total)
+    for indicator_id, aggregation, year_, total, latest, territories in db.session.execute(values):
         entry = cell(indicator_id, year_)
-        entry.reached, entry.reached_territories = _decimal(total), territories
+        entry.reached, entry.reached_territories = _combine(aggregation, total, latest, territories), territories
     return totals
 
 
@@ -297,28 +350,48 @@ class PeriodTotal:
     start: date
     end: date
     label: str
-    total: Decimal
+    total: Decimal  # the period's values: added up, averaged for a rate
     territories: int  # how many territories reported a value for it
-    cumulative: Decimal = Decimal(0)  # since the first period shown
+    # To date: a flow's values added up since the first period shown; a
+    # stock's or rate's figure of the year so far (each territory's latest
+    # value of the year up to this period, added up or averaged).
+    cumulative: Decimal = Decimal(0)
 
 
-def period_totals(scope: Scope, indicator_id: int) -> list[PeriodTotal]:
-    """The values of one indicator added up per reporting period, in time order. One statement."""
+def period_totals(scope: Scope, indicator_id: int, aggregation: Aggregation = Aggregation.FLOW) -> list[PeriodTotal]:
+    """The values of one indicator per reporting period, in time order, as the
+    indicator adds up. One statement (a row per territory and period)."""
     query = (
-        select(IndicatorValue.period_start, IndicatorValue.period_end, func.min(IndicatorValue.period_label),
-               _hundredths(IndicatorValue.value), func.count(func.distinct(Roadmap.territory_id)))
+        select(Roadmap.territory_id, IndicatorValue.period_start, IndicatorValue.period_end,
+               func.min(IndicatorValue.period_label), _hundredths(IndicatorValue.value))
         .join(RoadmapIndicator, IndicatorValue.roadmap_indicator_id == RoadmapIndicator.id)
         .join(Roadmap, RoadmapIndicator.roadmap_id == Roadmap.id)
         .join(Territory, Roadmap.territory_id == Territory.id)
         .where(RoadmapIndicator.indicator_id == indicator_id)
-        .group_by(IndicatorValue.period_start, IndicatorValue.period_end)
+        .group_by(Roadmap.territory_id, IndicatorValue.period_start, IndicatorValue.period_end)
         .order_by(IndicatorValue.period_end, IndicatorValue.period_start)
     )
-    periods, running = [], Decimal(0)
-    for start, end, label, total, territories in db.session.execute(_in_scope(query, scope)):
-        total = _decimal(total)
-        running += total
-        periods.append(PeriodTotal(start, end, period_label(start, end, label), total, territories, running))
+    grouped: dict[tuple[date, date], tuple[str | None, dict[int, int]]] = {}
+    for territory_id, start, end, label, hundredths in db.session.execute(_in_scope(query, scope)):
+        grouped.setdefault((start, end), (label, {}))[1][territory_id] = int(hundredths or 0)
+    periods, running = [], 0
+    latest: dict[int, tuple[date, int]] = {}  # territory -> (end, hundredths) of its latest value this year
+    for (start, end), (label, figures) in grouped.items():
+        if latest and next(iter(latest.values()))[0].year != end.year:
+            latest = {}
+        for territory_id, hundredths in figures.items():
+            # Periods come by end, then start: the longest of those ending the same day stays.
+            if territory_id not in latest or latest[territory_id][0] < end:
+                latest[territory_id] = (end, hundredths)
+        period_sum, to_date = sum(figures.values()), sum(h for _end, h in latest.values())
+        if aggregation == Aggregation.RATE:
+            total, cumulative = _mean(period_sum, len(figures)), _mean(to_date, len(latest))
+        elif aggregation == Aggregation.STOCK:
+            total, cumulative = _decimal(period_sum), _decimal(to_date)
+        else:
+            running += period_sum
+            total, cumulative = _decimal(period_sum), _decimal(running)
+        periods.append(PeriodTotal(start, end, period_label(start, end, label), total, len(figures), cumulative))
     return periods
 
 
@@ -330,7 +403,7 @@ class TerritoryRow:
     territory: str
     slug: str
     target: Decimal | None  # for the year shown
-    reached: Decimal  # in the year shown
+    reached: Decimal | None  # in the year shown, as the indicator adds up (None: a stock or rate not reported)
     last_period: str | None
     last_end: date | None
 
@@ -356,24 +429,28 @@ def _last_labels(roadmap_indicator_ids) -> dict[int, tuple[date, str]]:
     return {ri: (end, period_label(start, end, label)) for ri, end, start, label in rows}
 
 
-def territory_rows(scope: Scope, indicator_id: int, year: int) -> list[TerritoryRow]:
+def territory_rows(scope: Scope, indicator_id: int, year: int, aggregation: Aggregation = Aggregation.FLOW) -> list[TerritoryRow]:
     """Per territory whose roadmap counts, uses the indicator and covers
-    ``year``: the target for that year, the values reached in it, the last
-    period reported. Three statements."""
+    ``year``: the target for that year, what it reached in it (a flow: its
+    values added up; a stock or a rate: its latest value), the last period
+    reported. Three statements."""
     in_year = _year_of(IndicatorValue.period_end) == year
-    reported = (
+    ranked = (
         select(
             IndicatorValue.roadmap_indicator_id.label("ri"),
-            func.sum(case((in_year, cast(func.round(IndicatorValue.value * 100), BigInteger)), else_=0)).label("reached"),
+            _as_cents(IndicatorValue.value).label("latest"),
+            func.sum(_as_cents(IndicatorValue.value)).over(partition_by=IndicatorValue.roadmap_indicator_id).label("total"),
+            func.row_number().over(partition_by=IndicatorValue.roadmap_indicator_id, order_by=(
+                IndicatorValue.period_end.desc(), IndicatorValue.period_start, IndicatorValue.id.desc())).label("rank"),
         )
         .join(RoadmapIndicator, IndicatorValue.roadmap_indicator_id == RoadmapIndicator.id)
-        .where(RoadmapIndicator.indicator_id == indicator_id)
-        .group_by(IndicatorValue.roadmap_indicator_id)
+        .where(RoadmapIndicator.indicator_id == indicator_id, in_year)
         .subquery()
     )
+    reported = select(ranked.c.ri, ranked.c.total, ranked.c.latest).where(ranked.c.rank == 1).subquery()
     query = (
         select(RoadmapIndicator.id, Roadmap.id, Roadmap.status, Roadmap.start_year, Roadmap.end_year,
-               Territory.name, Territory.slug, IndicatorTarget.value, reported.c.reached)
+               Territory.name, Territory.slug, IndicatorTarget.value, reported.c.total, reported.c.latest)
         .join(Roadmap, RoadmapIndicator.roadmap_id == Roadmap.id)
         .join(Territory, Roadmap.territory_id == Territory.id)
         .outerjoin(IndicatorTarget, and_(IndicatorTarget.roadmap_indicator_id == RoadmapIndicator.id, IndicatorTarget.year == year))
@@ -384,13 +461,17 @@ def territory_rows(scope: Scope, indicator_id: int, year: int) -> list[Territory
     found = db.session.execute(_in_scope(query, scope)).all()
     last = _last_labels(row[0] for row in found)
     rows = []
-    for ri, roadmap_id, status, start_year, end_year, name, slug, target, reached in found:
+    for ri, roadmap_id, status, start_year, end_year, name, slug, target, total, latest in found:
         end, label = last.get(ri, (None, None))
+        if aggregation == Aggregation.FLOW:
+            reached = _decimal(total)  # nothing reported is none housed yet: 0
+        else:
+            reached = None if latest is None else _decimal(latest)
         rows.append(TerritoryRow(
             roadmap_id=roadmap_id, status=status,
             period=str(start_year) if start_year == end_year else f"{start_year}–{end_year}",
             territory=name, slug=slug, target=None if target is None else Decimal(target).quantize(Decimal("0.01")),
-            reached=_decimal(reached), last_period=label, last_end=end,
+            reached=reached, last_period=label, last_end=end,
         ))
     return rows
 
@@ -498,35 +579,31 @@ def network_view(scope: Scope, chosen: Indicator | None = None, year: int | None
         if year is None or year not in view.chosen_years:
             year = _default_year(view.chosen_years, (today or today_in_paris()).year)
         view.year = year
-        view.periods = period_totals(scope, chosen.id)
-        view.territories = territory_rows(scope, chosen.id, year)
+        view.periods = period_totals(scope, chosen.id, chosen.aggregation)
+        view.territories = territory_rows(scope, chosen.id, year, chosen.aggregation)
     return view
 
 
 # --- The spreadsheet -------------------------------------------------------------------
 
 
-def _sheet_names(names: list[str]) -> list[str]:
-    """Excel's rules: at most 31 characters, none of []:*?/\\, unique whatever the case."""
-    taken, result = set(), []
-    for name in names:
-        base = "".join(c for c in name if c not in "[]:*?/\\'").strip()[:31] or "Indicateur"
-        candidate, n = base, 2
-        while candidate.lower() in taken:
-            suffix = f" ({n})"
-            candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
-        taken.add(candidate.lower())
-        result.append(candidate)
-    return result
+def _column_total(aggregation: Aggregation, figures: list[Decimal]) -> Decimal | None:
+    """A column of territories (one year's targets, one period's values) put
+    together: averaged for a rate, added up otherwise."""
+    if not figures:
+        return None
+    total = sum(figures, Decimal(0))
+    if aggregation == Aggregation.RATE:
+        return (total / len(figures)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return total
 
 
 def network_workbook(scope: Scope) -> bytes:
     """The network's indicator table: a summary sheet (shared indicators ×
-    years, targets and values reached added up) and, per indicator, its
-    territories × reporting periods. Text goes in string cells, which a
-    spreadsheet never runs as a formula; figures are numbers. Five statements."""
-    import xlsxwriter
-
+    years, targets and values reached put together as each indicator adds
+    up) and, per indicator, its territories × reporting periods with their
+    total (an average for a rate). Written by :mod:`extranet.exports`: text
+    in string cells, never run as a formula; figures are numbers. Five statements."""
     indicators = shared_indicators()
     ids = [i.id for i in indicators]
     totals = yearly_totals(scope, ids)
@@ -577,45 +654,19 @@ def network_workbook(scope: Scope) -> bytes:
         if year is not None:
             entry["targets"][year] = Decimal(target).quantize(Decimal("0.01"))
 
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                     "strings_to_numbers": False})
-    bold = book.add_format({"bold": True})
-
-    def write(sheet, row, col, value, fmt=None):
-        if value is None:
-            return
-        if isinstance(value, int | Decimal):
-            sheet.write_number(row, col, float(value), fmt)
-        else:
-            sheet.write_string(row, col, str(value), fmt)
-
-    def table(sheet, header, rows):
-        for col, value in enumerate(header):
-            write(sheet, 0, col, value, bold)
-        for r, row in enumerate(rows, start=1):
-            for col, value in enumerate(row):
-                write(sheet, r, col, value)
-        widths = [max([len(str(header[c]))] + [min(len(str(row[c])), 60) for row in rows if row[c] is not None]) for c in range(len(header))]
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, width + 2)
-        sheet.freeze_panes(1, 1)
-
-    summary = book.add_worksheet(_("Network summary")[:31])
-    header = [_("Indicator"), _("Unit")]
+    header = [_("Indicator"), _("Unit"), _("How it adds up")]
     for year in years:
         header += [_("Target %(year)s", year=year), _("Reached %(year)s", year=year)]
     rows = []
     for indicator in indicators:
-        row = [indicator.name, indicator.unit]
+        row = [indicator.name, indicator.unit, str(indicator.aggregation.label)]
         for year in years:
             total = totals.get(indicator.id, {}).get(year) or YearTotal()
             row += [total.target, total.reached]
         rows.append(row)
-    table(summary, header, rows)
+    sheets = [(_("Network summary"), header, rows)]
 
-    for indicator, name in zip(indicators, _sheet_names([i.name for i in indicators])):
-        sheet = book.add_worksheet(name)
+    for indicator in indicators:
         own_periods = periods.get(indicator.id, [])
         own_roadmaps = roadmaps.get(indicator.id, {})
         target_years = sorted({y for r in own_roadmaps.values() for y in r["targets"]})
@@ -631,11 +682,10 @@ def network_workbook(scope: Scope) -> bytes:
                 + [reached.get((start, end)) for start, end, _label in own_periods]
             )
         if rows:
-            sums = [_("Total"), None, None]
+            rate = indicator.aggregation == Aggregation.RATE
+            sums = [_("Average") if rate else _("Total"), None, None]
             for col in range(3, len(header)):
-                figures = [row[col] for row in rows if row[col] is not None]
-                sums.append(sum(figures, Decimal(0)) if figures else None)
+                sums.append(_column_total(indicator.aggregation, [row[col] for row in rows if row[col] is not None]))
             rows.append(sums)
-        table(sheet, header, rows)
-    book.close()
-    return out.getvalue()
+        sheets.append((indicator.name, header, rows))
+    return to_xlsx_sheets(sheets, frozen_columns=1)

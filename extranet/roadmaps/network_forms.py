@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from extranet.forms import single_line, strip
-from extranet.roadmaps.models import NAME_MAX, UNIT_MAX
+from extranet.roadmaps.models import NAME_MAX, UNIT_MAX, Aggregation
 
 DESCRIPTION_MAX = 5000
 
@@ -32,6 +33,13 @@ class IndicatorRefForm(FlaskForm):
         filters=[strip],
         description=_l("Optional: what is counted and how, so that every territory counts the same thing."),
         validators=[Optional(), Length(max=DESCRIPTION_MAX, message=_l("At most %(max)s characters.", max=DESCRIPTION_MAX))],
+    )
+    aggregation = RadioField(
+        _l("How it adds up"),
+        choices=[SelectChoice(a.value, a.label) for a in Aggregation],
+        default=Aggregation.FLOW.value,
+        description=_l("Over the quarters of a year and across territories, in the network's totals and each roadmap's progress."),
+        validators=[DataRequired(_l("Choose how the indicator adds up."))],
     )
     position = IntegerField(
         _l("Position in the list"),

@@ -16,7 +16,7 @@ from extranet.extensions import db
 from extranet.http import int_arg
 from extranet.permissions import can_manage_indicators, can_view_network_indicators, require
 from extranet.roadmaps import network
-from extranet.roadmaps.models import Indicator
+from extranet.roadmaps.models import Aggregation, Indicator
 from extranet.roadmaps.network_forms import IndicatorRefForm
 from extranet.roadmaps.views import _actor, bp
 from extranet.territories.models import WAVES
@@ -42,19 +42,31 @@ def _filters(scope: network.Scope) -> dict:
 
 
 def _charts(view: network.NetworkView) -> tuple[charts.Chart | None, charts.Chart | None]:
-    """Targets against values reached per year, and the values reached added up quarter after quarter."""
+    """Targets against values reached per year, and the values reached quarter
+    after quarter: added up since the first period for a flow, the year's
+    latest total for a stock, the average for a rate."""
     if view.chosen is None:
         return None, None
-    name, unit = view.chosen.name, view.chosen.unit
+    name, unit, aggregation = view.chosen.name, view.chosen.unit, view.chosen.aggregation
+    unit = unit or _("no unit")
     years = view.chosen_years
     totals = [view.total(view.chosen.id, y) for y in years]
+    if aggregation == Aggregation.RATE:
+        yearly_text = _("Bars per year: the territories' targets averaged, and their latest values of the year averaged (%(unit)s).", unit=unit)
+        periods_text = _("Line: the average of the territories' latest values of the year up to each period (%(unit)s).", unit=unit)
+        to_date, in_period = _("Average to date"), _("Average of the period")
+    elif aggregation == Aggregation.STOCK:
+        yearly_text = _("Bars per year: the territories' targets added up, and their latest values of the year added up (%(unit)s).", unit=unit)
+        periods_text = _("Line: the territories' latest values of the year up to each period, added up (%(unit)s).", unit=unit)
+        to_date, in_period = _("Latest total to date"), _("Reached in the period")
+    else:
+        yearly_text = _("Bars per year: the targets of the territories added up, and the values they reached added up (%(unit)s).", unit=unit)
+        periods_text = _("Line: the values reached by the territories added up since the first period reported (%(unit)s).", unit=unit)
+        to_date, in_period = _("Cumulative total"), _("Reached in the period")
     yearly = charts.Chart(
         id="chart-years",
         title=_("%(name)s: targets and values reached per year", name=name),
-        description=_(
-            "Bars per year: the targets of the territories added up, and the values they reached added up (%(unit)s).",
-            unit=unit or _("no unit"),
-        ),
+        description=yearly_text,
         labels=[str(y) for y in years],
         series=[charts.Series(_("Targets"), [t.target for t in totals]), charts.Series(_("Reached"), [t.reached for t in totals])],
         extra=[
@@ -69,14 +81,11 @@ def _charts(view: network.NetworkView) -> tuple[charts.Chart | None, charts.Char
     cumulative = charts.Chart(
         id="chart-periods",
         title=_("%(name)s: values reached per reporting period", name=name),
-        description=_(
-            "Line: the values reached by the territories added up since the first period reported (%(unit)s).",
-            unit=unit or _("no unit"),
-        ),
+        description=periods_text,
         labels=[p.label for p in periods],
-        series=[charts.Series(_("Cumulative total"), [p.cumulative for p in periods])],
+        series=[charts.Series(to_date, [p.cumulative for p in periods])],
         extra=[
-            charts.Series(_("Reached in the period"), [p.total for p in periods]),
+            charts.Series(in_period, [p.total for p in periods]),
             charts.Series(_("Territories reporting"), [p.territories for p in periods]),
         ],
         kind="line",
@@ -144,7 +153,7 @@ def indicators():
 
 def _save(form, indicator: Indicator | None):
     values = dict(name=form.name.data, unit=form.unit.data or "", description=form.description.data or "",
-                  position=form.position.data or 0)
+                  position=form.position.data or 0, aggregation=Aggregation(form.aggregation.data))
     try:
         if indicator is None:
             indicator = network.create_indicator(_actor(), **values)
