@@ -126,16 +126,19 @@ def test_who_may_add_change_and_delete_actions(app, client, login, cast, make_ro
     allow(app, roadmap, cast["editor"])
     login(cast[role])
     allowed = role in EDITORS and status in EDITABLE
+    # An editor of a roadmap frozen since (submitted, validated) is told so, not refused: see test_roadmaps_locked.py.
+    frozen = role in EDITORS and not allowed
     first, second = actions_of(app, roadmap)
     base = f"/roadmaps/{roadmap.id}/actions"
+    reading, saving = (200, 302) if allowed else (302, 409) if frozen else (403, 403)
 
-    assert client.get(f"{base}/new").status_code == (200 if allowed else 403)
-    assert client.post(f"{base}/new", data=form_data(app, roadmap)).status_code == (302 if allowed else 403)
-    assert client.get(f"{base}/{first.id}/edit").status_code == (200 if allowed else 403)
+    assert client.get(f"{base}/new").status_code == reading
+    assert client.post(f"{base}/new", data=form_data(app, roadmap)).status_code == saving
+    assert client.get(f"{base}/{first.id}/edit").status_code == reading
     edited = client.post(f"{base}/{first.id}/edit", data=form_data(app, roadmap, title="Titre changé"))
-    assert edited.status_code == (302 if allowed else 403)
+    assert edited.status_code == saving
     deleted = client.post(f"{base}/{second.id}/delete", data={"version": version_of(app, roadmap)})
-    assert deleted.status_code == (302 if allowed else 403)
+    assert deleted.status_code == (302 if allowed or frozen else 403)
 
     titles = [a.title for a in actions_of(app, roadmap)]
     if allowed:
@@ -261,6 +264,29 @@ def test_errors_are_said_in_french_beside_their_field(app, client, login, cast, 
     assert errors_beside(html, field) == [expected]
     assert "Mon texte" in html  # nothing typed is lost
     assert len(actions_of(app, roadmap)) == 2
+
+
+@pytest.mark.parametrize("field, typed", [
+    ("starts_on", "0001-01-01"), ("ends_on", "9999-12-31"), ("starts_on", "1999-12-31"), ("ends_on", "2101-01-01"),
+])
+def test_dates_out_of_any_plan_are_refused_beside_their_field(app, client, login, cast, make_roadmap, field, typed):
+    roadmap = make_roadmap()
+    login(cast["coordinator"])
+    response = client.post(f"/roadmaps/{roadmap.id}/actions/new", data=form_data(app, roadmap, **{field: typed}))
+    assert response.status_code == 400
+    message = french(app, "Enter a date between %(min)s and %(max)s.", min=2000, max=2100)
+    assert message == "Saisissez une date entre 2000 et 2100."
+    assert errors_beside(response.get_data(as_text=True), field) == [message]
+    assert len(actions_of(app, roadmap)) == 2
+
+
+def test_an_action_may_start_before_the_roadmap_and_outlast_it(app, client, login, cast, make_roadmap):
+    roadmap = make_roadmap()  # 2023–2024
+    login(cast["coordinator"])
+    data = form_data(app, roadmap, starts_on="2000-01-01", ends_on="2100-12-31")
+    assert client.post(f"/roadmaps/{roadmap.id}/actions/new", data=data).status_code == 302
+    added = actions_of(app, roadmap)[-1]
+    assert (added.starts_on, added.ends_on) == (date(2000, 1, 1), date(2100, 12, 31))
 
 
 def test_a_bad_origin_is_refused(app, client, login, cast, make_roadmap):

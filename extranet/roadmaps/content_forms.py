@@ -18,10 +18,18 @@ from extranet.roadmaps.models import (
     ActionOrigin,
     ActionStatus,
 )
+from extranet.roadmaps.services import YEAR_MAX, YEAR_MIN
 
 BAD_DATE = _l("Enter a date, for example 2024-03-31.")
 CHOOSE_AXIS = _l("Choose an axis of the plan from the list.")
 CHOOSE_DOCUMENTS = _l("Choose documents from the list.")
+
+
+def plausible_year(form, field):
+    """Year 1 or 9999 is a typo, not a plan: the years a roadmap may cover.
+    Not the roadmap's own period, which an action may start before or outlast."""
+    if field.data and not YEAR_MIN <= field.data.year <= YEAR_MAX:
+        raise ValidationError(_l("Enter a date between %(min)s and %(max)s.", min=YEAR_MIN, max=YEAR_MAX))
 
 
 class ActionForm(FlaskForm):
@@ -67,8 +75,8 @@ class ActionForm(FlaskForm):
         description=_l("The organisations taking part, e.g. CAF, social landlords, associations."),
         validators=[Optional(), Length(max=PARTNERS_MAX, message=_l("At most %(max)s characters.", max=PARTNERS_MAX))],
     )
-    starts_on = DateField(_l("Start"), invalid_value_message=BAD_DATE, validators=[Optional()])
-    ends_on = DateField(_l("End"), invalid_value_message=BAD_DATE, validators=[Optional()])
+    starts_on = DateField(_l("Start"), invalid_value_message=BAD_DATE, validators=[Optional(), plausible_year])
+    ends_on = DateField(_l("End"), invalid_value_message=BAD_DATE, validators=[Optional(), plausible_year])
     status = SelectField(
         _l("Status"),
         coerce=optional_enum(ActionStatus),

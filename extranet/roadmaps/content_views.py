@@ -8,11 +8,10 @@ from wtforms.fields.choices import SelectChoice
 from extranet.agenda.materials import CHOICES_LIMIT
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_edit_roadmap, require
 from extranet.roadmaps import content
 from extranet.roadmaps.content_forms import ActionForm
 from extranet.roadmaps.models import RoadmapAction
-from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict
+from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict, editable_or_kept
 
 SEARCH_MAX = 100
 
@@ -67,7 +66,7 @@ def _values(form: ActionForm) -> dict:
 
 def _save(roadmap, action: RoadmapAction | None):
     user = _actor()
-    require(can_edit_roadmap(user, roadmap))
+    editable = editable_or_kept(roadmap)
     form = ActionForm()
     if not form.is_submitted():
         form.version.data = roadmap.version
@@ -83,6 +82,9 @@ def _save(roadmap, action: RoadmapAction | None):
     searching = form.is_submitted() and "find" in request.form
     status = None
     _set_choices(form, user, action, search)
+    if not editable:
+        return render_template("roadmaps/action_form.html", roadmap=roadmap, action=action, form=form, search=search,
+                               locked=True), 409
     if not searching and form.validate_on_submit():
         try:
             version = int(form.version.data)
@@ -134,7 +136,7 @@ def edit_action(roadmap_id, action_id):
 def delete_action(roadmap_id, action_id):
     roadmap = _roadmap(roadmap_id)
     user = _actor()
-    require(can_edit_roadmap(user, roadmap))
+    editable_or_kept(roadmap, typed=False)
     action = _action(roadmap, action_id)
     version = request.form.get("version", type=int)
     try:

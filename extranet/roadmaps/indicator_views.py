@@ -10,18 +10,18 @@ also allows it on a validated roadmap, all along its period.
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_currency, format_decimal, format_percent
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from extranet.auth.services import ServiceError
 from extranet.extensions import db
-from extranet.permissions import can_edit_roadmap, can_report_roadmap_values, require
+from extranet.permissions import can_report_roadmap_values
 from extranet.roadmaps import indicators, services
 from extranet.roadmaps.indicator_forms import BudgetForm, DeleteForm, ValueForm, indicator_form, shown_cents, shown_number
 from extranet.roadmaps.models import BudgetLineKind, Indicator, IndicatorValue, Roadmap, RoadmapIndicator
-from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict
+from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict, editable_or_kept
 
 CONFLICTS = (services.EditConflict, StaleDataError)
 
@@ -29,10 +29,8 @@ CONFLICTS = (services.EditConflict, StaleDataError)
 # --- Template helpers (the roadmap page's sections, the print page) ----------------------
 
 
-@bp.app_template_filter("roadmap_euros")
-def roadmap_euros(cents) -> str:
-    """Cents as the reader's language writes euros: "60 000,00 €"."""
-    return format_currency(Decimal(int(cents or 0)) / 100, "EUR")
+# Cents as the reader's language writes euros: "60 000,00 €" (the one formatter, services.euros).
+bp.add_app_template_filter(services.euros, "roadmap_euros")
 
 
 @bp.app_template_filter("roadmap_number")
@@ -66,10 +64,11 @@ def roadmap_budget(roadmap):
 # --- Loading ------------------------------------------------------------------------------
 
 
-def _editable_roadmap(roadmap_id: int) -> Roadmap:
+def _editable_roadmap(roadmap_id: int, typed: bool = True) -> tuple[Roadmap, bool]:
+    """The roadmap and whether it may be changed now (False: frozen since the
+    form was read, to show the posted text again with ``locked``; see ``editable_or_kept``)."""
     roadmap = _roadmap(roadmap_id)
-    require(can_edit_roadmap(_actor(), roadmap))
-    return roadmap
+    return roadmap, editable_or_kept(roadmap, typed=typed)
 
 
 def _indicator(roadmap: Roadmap, indicator_id: int) -> RoadmapIndicator:
@@ -117,11 +116,13 @@ def _shared(form) -> Indicator | None:
 
 @bp.route("/<int:roadmap_id>/indicators/new", methods=["GET", "POST"])
 def new_indicator(roadmap_id):
-    roadmap = _editable_roadmap(roadmap_id)
+    roadmap, editable = _editable_roadmap(roadmap_id)
     form = indicator_form(roadmap, indicators.shared_choices(roadmap))
     if request.method == "GET":
         form.version.data = roadmap.version
         return render_template("roadmaps/indicator_form.html", form=form, roadmap=roadmap, indicator=None)
+    if not editable:
+        return render_template("roadmaps/indicator_form.html", form=form, roadmap=roadmap, indicator=None, locked=True), 409
     if form.validate_on_submit():
         try:
             indicators.add_indicator(
@@ -145,7 +146,7 @@ def new_indicator(roadmap_id):
 
 @bp.route("/<int:roadmap_id>/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
 def edit_indicator(roadmap_id, indicator_id):
-    roadmap = _editable_roadmap(roadmap_id)
+    roadmap, editable = _editable_roadmap(roadmap_id)
     indicator = _indicator(roadmap, indicator_id)
     form = indicator_form(roadmap, [], fixed_shared=indicator.is_shared)
     if request.method == "GET":
@@ -155,6 +156,9 @@ def edit_indicator(roadmap_id, indicator_id):
         for year, field in form.target_fields:
             field.data = shown_number(targets.get(year))
         return render_template("roadmaps/indicator_form.html", form=form, roadmap=roadmap, indicator=indicator)
+    if not editable:
+        return render_template("roadmaps/indicator_form.html", form=form, roadmap=roadmap, indicator=indicator,
+                               locked=True), 409
     if form.validate_on_submit():
         try:
             indicators.update_indicator(
@@ -174,7 +178,7 @@ def edit_indicator(roadmap_id, indicator_id):
 
 @bp.post("/<int:roadmap_id>/indicators/<int:indicator_id>/delete")
 def delete_indicator(roadmap_id, indicator_id):
-    roadmap = _editable_roadmap(roadmap_id)
+    roadmap, _editable = _editable_roadmap(roadmap_id, typed=False)
     indicator = _indicator(roadmap, indicator_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -195,10 +199,11 @@ def delete_indicator(roadmap_id, indicator_id):
 # --- Values per reporting period -------------------------------------------------------------
 
 
-def _reporting(roadmap_id: int, indicator_id: int) -> tuple[Roadmap, RoadmapIndicator]:
+def _reporting(roadmap_id: int, indicator_id: int, typed: bool = True) -> tuple[Roadmap, RoadmapIndicator, bool]:
+    """The roadmap, its indicator, and whether values may be reported now (see ``editable_or_kept``)."""
     roadmap = _roadmap(roadmap_id)
-    require(can_report_roadmap_values(_actor(), roadmap))
-    return roadmap, _indicator(roadmap, indicator_id)
+    editable = editable_or_kept(roadmap, can_report_roadmap_values, typed=typed)
+    return roadmap, _indicator(roadmap, indicator_id), editable
 
 
 def _period(form: ValueForm):
@@ -244,20 +249,22 @@ def _save_value(form: ValueForm, roadmap: Roadmap, indicator: RoadmapIndicator, 
     return False
 
 
-def _values_page(roadmap, indicator, form, editing=None, status=200):
+def _values_page(roadmap, indicator, form, editing=None, status=200, locked=False):
     return render_template(
         "roadmaps/indicator_values.html", roadmap=roadmap, indicator=indicator, form=form, editing=editing,
-        progress=indicators.progress(indicator, roadmap),
+        progress=indicators.progress(indicator, roadmap), locked=locked,
     ), status
 
 
 @bp.route("/<int:roadmap_id>/indicators/<int:indicator_id>/values", methods=["GET", "POST"])
 def indicator_values(roadmap_id, indicator_id):
-    roadmap, indicator = _reporting(roadmap_id, indicator_id)
+    roadmap, indicator, editable = _reporting(roadmap_id, indicator_id)
     form = _value_form(roadmap)
     if request.method == "GET":
         form.version.data = roadmap.version
         return _values_page(roadmap, indicator, form)
+    if not editable:
+        return _values_page(roadmap, indicator, form, status=409, locked=True)
     if form.validate_on_submit():
         if _save_value(form, roadmap, indicator, None):
             flash(_("The value is recorded."), "success")
@@ -267,7 +274,7 @@ def indicator_values(roadmap_id, indicator_id):
 
 @bp.route("/<int:roadmap_id>/indicators/<int:indicator_id>/values/<int:value_id>/edit", methods=["GET", "POST"])
 def edit_indicator_value(roadmap_id, indicator_id, value_id):
-    roadmap, indicator = _reporting(roadmap_id, indicator_id)
+    roadmap, indicator, editable = _reporting(roadmap_id, indicator_id)
     row = _value(indicator, value_id)
     form = _value_form(roadmap)
     if request.method == "GET":
@@ -280,6 +287,8 @@ def edit_indicator_value(roadmap_id, indicator_id, value_id):
         form.value.data, form.comment.data = shown_number(row.value), row.comment
         form.version.data = roadmap.version
         return _values_page(roadmap, indicator, form, editing=row)
+    if not editable:
+        return _values_page(roadmap, indicator, form, editing=row, status=409, locked=True)
     if form.validate_on_submit():
         if _save_value(form, roadmap, indicator, row):
             flash(_("The value is saved."), "success")
@@ -289,7 +298,7 @@ def edit_indicator_value(roadmap_id, indicator_id, value_id):
 
 @bp.post("/<int:roadmap_id>/indicators/<int:indicator_id>/values/<int:value_id>/delete")
 def delete_indicator_value(roadmap_id, indicator_id, value_id):
-    roadmap, indicator = _reporting(roadmap_id, indicator_id)
+    roadmap, indicator, _editable = _reporting(roadmap_id, indicator_id, typed=False)
     row = _value(indicator, value_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -310,16 +319,16 @@ def delete_indicator_value(roadmap_id, indicator_id, value_id):
 # --- Budget (fiche 5) ---------------------------------------------------------------------------
 
 
-def _budget_page(roadmap, form, status=200):
+def _budget_page(roadmap, form, status=200, locked=False):
     return render_template(
         "roadmaps/budget.html", roadmap=roadmap, form=form, kinds=list(BudgetLineKind),
-        totals=services.budget_totals(roadmap.budget_lines),
+        totals=services.budget_totals(roadmap.budget_lines), locked=locked,
     ), status
 
 
 @bp.route("/<int:roadmap_id>/budget", methods=["GET", "POST"])
 def edit_budget(roadmap_id):
-    roadmap = _editable_roadmap(roadmap_id)
+    roadmap, editable = _editable_roadmap(roadmap_id)
     form = BudgetForm()
     if request.method == "GET":
         form.version.data = roadmap.version
@@ -327,6 +336,8 @@ def edit_budget(roadmap_id):
             actions, total, share = form.line(line.kind)
             actions.data, total.data, share.data = line.actions, shown_cents(line.total_cost_cents), shown_cents(line.territory_share_cents)
         return _budget_page(roadmap, form)
+    if not editable:
+        return _budget_page(roadmap, form, 409, locked=True)
     if form.validate_on_submit():
         lines = {}
         for kind in BudgetLineKind:

@@ -14,6 +14,7 @@ an overwrite.
 """
 
 import re
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -38,7 +39,7 @@ from extranet.permissions import (
 )
 from extranet.roadmaps import editing, services
 from extranet.roadmaps.forms import AttachForm, AttachmentUploadForm, EditorForm, PartnersForm, RoadmapForm, SummaryForm, VersionForm
-from extranet.roadmaps.models import Roadmap
+from extranet.roadmaps.models import Roadmap, RoadmapStatus
 from extranet.territories.models import Territory
 from extranet.toolbox import views as toolbox_views
 from extranet.toolbox.models import Document, DocumentType, Visibility
@@ -79,6 +80,43 @@ def edit_conflict(form, roadmap: Roadmap) -> None:
     if hasattr(form, "version"):
         form.version.data = roadmap.version
         form.version.raw_data = [str(roadmap.version)]
+
+
+def _frozen_message(roadmap: Roadmap, kept: bool) -> str:
+    if roadmap.status == RoadmapStatus.VALIDATED:
+        if kept:
+            return _("This roadmap has been validated meanwhile: it can no longer be changed. "
+                     "Your text is kept below so that you can copy it.")
+        return _("This roadmap is validated: it can no longer be changed.")
+    if kept:
+        return _("This roadmap has been submitted meanwhile: it can no longer be changed while the national team "
+                 "reviews it. Your text is kept below so that you can copy it.")
+    return _("This roadmap has been submitted: it can no longer be changed while the national team reviews it.")
+
+
+def editable_or_kept(roadmap: Roadmap, may=can_edit_roadmap, *, typed: bool = True) -> bool:
+    """Whether the reader may change ``roadmap`` now (``may``: ``can_edit_roadmap``,
+    or ``can_report_roadmap_values`` for the values reached).
+
+    Someone who could if it were still a draft has been overtaken: it was
+    submitted (or validated) after they opened the form. They get no bare 403
+    and lose nothing: on GET, or a post with nothing typed (``typed=False``, a
+    deletion), they land on the roadmap page, told why; on a post with their
+    text this flashes why and returns False, and the view shows the form again
+    as posted with status 409, saving nothing and offering no save button
+    (``locked=True``), so that they can copy their text. Anyone else: 403."""
+    user = _actor()
+    if may(user, roadmap):
+        return True
+    # Like services._with_status(), with the allowed editors: "not now" rather than "never".
+    as_draft = SimpleNamespace(territory_id=roadmap.territory_id, status=RoadmapStatus.DRAFT,
+                               editor_ids=roadmap.editor_ids)
+    require(may(user, as_draft))
+    if request.method != "POST" or not typed:
+        flash(_frozen_message(roadmap, kept=False), "warning")
+        abort(redirect(url_for("roadmaps.show", roadmap_id=roadmap.id)))
+    flash(_frozen_message(roadmap, kept=True), "warning")
+    return False
 
 
 # --- The roadmap's page and its general parts (context, partners, attached files, editors) ---------
@@ -167,12 +205,15 @@ def create():
 
 @bp.route("/<int:roadmap_id>/summary", methods=["GET", "POST"])
 def edit_summary(roadmap_id):
-    roadmap = _form_roadmap(roadmap_id)
+    roadmap = _roadmap(roadmap_id)
+    editable = editable_or_kept(roadmap)
     if request.method == "GET":
         form = SummaryForm(data={"context": roadmap.context, "strategy": roadmap.strategy,
                                  "budget_note": roadmap.budget_note, "version": roadmap.version})
         return render_template("roadmaps/summary.html", form=form, roadmap=roadmap)
     form = SummaryForm()
+    if not editable:
+        return render_template("roadmaps/summary.html", form=form, roadmap=roadmap, locked=True), 409
     if form.validate_on_submit():
         try:
             services.update_summary(_actor(), roadmap, form.version.data, context=form.context.data,
@@ -191,7 +232,8 @@ def edit_summary(roadmap_id):
 
 @bp.route("/<int:roadmap_id>/partners", methods=["GET", "POST"])
 def edit_partners(roadmap_id):
-    roadmap = _form_roadmap(roadmap_id)
+    roadmap = _roadmap(roadmap_id)
+    editable = editable_or_kept(roadmap)
     if request.method == "GET":
         data = {"version": roadmap.version}
         for kind, names in editing.partners_by_kind(roadmap):
@@ -200,6 +242,8 @@ def edit_partners(roadmap_id):
         form = PartnersForm(data=data)
         return render_template("roadmaps/partners.html", form=form, roadmap=roadmap)
     form = PartnersForm()
+    if not editable:
+        return render_template("roadmaps/partners.html", form=form, roadmap=roadmap, locked=True), 409
     if form.validate_on_submit():
         try:
             changed = editing.set_partners(_actor(), roadmap, form.version.data, form.entries())
