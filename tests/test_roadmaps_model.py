@@ -255,7 +255,7 @@ def test_diff_lists_budget_lines_partners_and_documents_changed():
     after["budget"][0]["territory_share_cents"] = 2_000_000
     after["budget"].append({"kind": "communication", "actions": "Plaquette", "total_cost_cents": 500_000, "territory_share_cents": 0})
     after["partners"] = [{"kind": "caf", "name": ""}]
-    after["documents"] = [4, 9]
+    after["documents"] = [4, 9]  # format 1 froze bare ids
     changes = services.diff(base, after)
     assert changes["budget"]["changed"] == [
         {"kind": "coordinator", "changes": {"territory_share_cents": {"old": 3_000_000, "new": 2_000_000}}},
@@ -263,9 +263,109 @@ def test_diff_lists_budget_lines_partners_and_documents_changed():
                                               "total_cost_cents": {"old": 0, "new": 500_000}}},
     ]
     assert changes["partners"] == {"added": [{"kind": "caf", "name": ""}], "removed": [{"kind": "siao", "name": ""}]}
-    assert changes["documents"] == {"added": [9], "removed": []}
+    assert changes["documents"] == {"added": [{"id": 9}], "removed": [], "replaced": []}
     assert changes["actions"] == {"added": [], "removed": [], "changed": []}
     assert not services.has_changes(services.diff(base, copy.deepcopy(base)))
+
+
+def attach_signed_pdf(roadmap, sha256="a" * 64, filename="feuille-de-route-signee.pdf"):
+    from extranet.files import FileFormat
+    from extranet.toolbox.models import Document, DocumentType, DocumentVersion, Visibility
+
+    document = Document(title="Feuille de route signée", type=DocumentType.AGREEMENT, visibility=Visibility.NETWORK)
+    version = DocumentVersion(document=document, number=1, sha256=sha256, size=10, format=FileFormat.PDF, filename=filename)
+    db.session.add_all([document, version])
+    db.session.flush()
+    document.current_version = version
+    roadmap.documents.append(document)
+    roadmap.actions[0].documents.append(document)
+    db.session.flush()
+    return document
+
+
+def new_file(document, sha256, filename):
+    from extranet.files import FileFormat
+    from extranet.toolbox.models import DocumentVersion
+
+    version = DocumentVersion(document=document, number=len(document.versions) + 1, sha256=sha256, size=12,
+                              format=FileFormat.PDF, filename=filename)
+    db.session.add(version)
+    db.session.flush()
+    document.current_version = version
+    db.session.flush()
+    return version
+
+
+def test_a_snapshot_freezes_each_attached_file_and_a_new_file_is_a_replacement(app):
+    with app.app_context():
+        roadmap = build_roadmap()
+        document = attach_signed_pdf(roadmap)
+        first = document.current_version
+        before = services.snapshot(roadmap)
+        frozen = {"id": document.id, "title": "Feuille de route signée", "version_id": first.id, "number": 1,
+                  "sha256": "a" * 64, "filename": "feuille-de-route-signee.pdf"}
+        assert before["format"] == services.SNAPSHOT_FORMAT == 2
+        assert before["documents"] == [frozen]
+        assert before["actions"][0]["documents"] == [frozen]
+
+        # The author puts another file in the toolbox and renames the document.
+        second = new_file(document, "b" * 64, "feuille-de-route-signee-v2.pdf")
+        document.title = "Feuille de route signée (corrigée)"
+        db.session.flush()
+        after = services.snapshot(roadmap)
+        assert before["documents"] == [frozen]  # the frozen one still points to the first file
+        changes = services.diff(before, after)
+        assert services.has_changes(changes)
+        [replaced] = changes["documents"]["replaced"]
+        assert (replaced["old"]["version_id"], replaced["new"]["version_id"]) == (first.id, second.id)
+        assert replaced["old"]["title"] == "Feuille de route signée"
+        assert changes["documents"]["added"] == changes["documents"]["removed"] == []
+        [action] = changes["actions"]["changed"]
+        assert [r["new"]["sha256"] for r in action["changes"]["documents"]["replaced"]] == ["b" * 64]
+
+        # The same file again (a new version with the same content) is no change.
+        new_file(document, "b" * 64, "copie.pdf")
+        assert not services.has_changes(services.diff(after, services.snapshot(roadmap)))
+
+
+def test_a_format_1_snapshot_still_compares_with_a_format_2_one(app):
+    with app.app_context():
+        roadmap = build_roadmap()
+        document = attach_signed_pdf(roadmap)
+        now = services.snapshot(roadmap)
+        stored = copy.deepcopy(now)
+        stored["format"] = 1
+        stored["documents"] = [document.id]
+        stored["actions"][0]["documents"] = [document.id]
+        for indicator in stored["indicators"]:
+            for value in indicator["values"]:
+                del value["comment"]
+        # Same documents, same values: nothing to report (the file then is unknown).
+        assert not services.has_changes(services.diff(stored, now))
+        stored["documents"] = []
+        stored["actions"][0]["documents"] = []
+        changes = services.diff(stored, now)
+        assert [d["title"] for d in changes["documents"]["added"]] == ["Feuille de route signée"]
+        [action] = changes["actions"]["changed"]
+        assert list(action["changes"]) == ["documents"]
+        assert [d["id"] for d in action["changes"]["documents"]["added"]] == [document.id]
+
+
+def test_diff_reports_a_value_s_comment_and_period_label_changed(app):
+    with app.app_context():
+        roadmap = build_roadmap()
+        before = services.snapshot(roadmap)
+        value = roadmap.indicators[0].values[0]
+        value.comment = "Chiffre provisoire du SIAO."
+        value.period_label = "1er trimestre 2023"
+        db.session.flush()
+        [changed] = services.diff(before, services.snapshot(roadmap))["indicators"]["changed"]
+        [reported] = changed["values"]
+        assert reported["changes"] == {
+            "period_label": {"old": "T1 2023", "new": "1er trimestre 2023"},
+            "comment": {"old": "", "new": "Chiffre provisoire du SIAO."},
+        }
+        assert reported["old"] == reported["new"] == "40"
 
 
 # --- Optimistic locking -----------------------------------------------------------------------

@@ -468,3 +468,131 @@ def test_each_person_is_mailed_in_their_own_language(app, cast, roadmap_in, clie
     assert "Early advice." in mailbox.body(english) and mailbox.link(english).endswith("#section-actions")
     [french] = mailbox.to("coordination@lyon.example.org")
     assert french["Subject"].startswith("Un commentaire sur votre feuille de route (Actions)")
+
+
+# --- Attached files frozen with each version ----------------------------------------------------------
+
+
+def publish_document(app, author, title: str, content: bytes, name: str) -> int:
+    import io
+
+    from extranet.toolbox import services as toolbox
+    from extranet.toolbox.models import DocumentType, Visibility
+
+    with app.app_context(), app.test_request_context():
+        upload = toolbox.receive_upload(io.BytesIO(content), name, 10**8)
+        document = toolbox.publish(db.session.get(User, author.id), title=title, summary="", type=DocumentType.AGREEMENT,
+                                   axis_ids=[axis(12).id], territory_id=None, visibility=Visibility.NETWORK, upload=upload)
+        db.session.commit()
+        return document.id
+
+
+def links(node) -> dict[str, str]:
+    return {n.text(): n.attrs.get("href") for n in node.iter() if n.tag == "a"}
+
+
+def test_a_version_keeps_the_file_it_was_submitted_with(app, cast, roadmap_in, client_of):
+    """The signed PDF replaced in the toolbox after submission: the version
+    still names and downloads the file submitted; the comparison says it was replaced."""
+    import io
+
+    from tests import files as make
+    from extranet.toolbox.models import Document, Visibility
+
+    signed = make.pdf("Feuille de route signée le 3 mars")
+    roadmap_id = roadmap_in("draft")
+    document_id = publish_document(app, cast["coordinator"], "Feuille de route signée", signed, "signee.pdf")
+    with app.app_context():
+        roadmap = load(app, roadmap_id)
+        roadmap.documents.append(db.session.get(Document, document_id))
+        services.touch(roadmap)
+        db.session.commit()
+        first_version = db.session.get(Document, document_id).current_version_id
+    coordinator = client_of(cast["coordinator"])
+    assert coordinator.post(f"/roadmaps/{roadmap_id}/submit", data={"version": current_version(app, roadmap_id)}).status_code == 302
+    assert version_numbers(app, roadmap_id) == [1]
+
+    # Afterwards, in the toolbox: another file, another title.
+    answer = coordinator.post(f"/toolbox/{document_id}/versions/new", content_type="multipart/form-data",
+                              data={"note": "Avenant", "file": (io.BytesIO(make.pdf("Avenant du 9 juin")), "avenant.pdf")})
+    assert answer.status_code == 302
+    with app.app_context():
+        document = db.session.get(Document, document_id)
+        assert document.current_version_id != first_version
+        document.title = "Feuille de route et avenant"
+        db.session.commit()
+
+    listing = coordinator.get(f"/roadmaps/{roadmap_id}/versions")
+    frozen = f"/toolbox/{document_id}/versions/{first_version}/download"
+    assert links(element(listing, "versions"))["Feuille de route signée (version 1, signee.pdf)"] == frozen
+    assert coordinator.get(frozen).data == signed
+
+    page = coordinator.get(f"/roadmaps/{roadmap_id}/versions/compare?a=1&b=current")
+    replaced = element(page, "documents-replaced")
+    assert replaced is not None
+    assert links(replaced)["Feuille de route signée (version 1, signee.pdf)"] == frozen
+    assert "Feuille de route et avenant (version 2, avenant.pdf)" in replaced.text()
+
+    # Someone who may not open the document reads neither its title nor a link.
+    with app.app_context():
+        db.session.get(Document, document_id).visibility = Visibility.NATIONAL
+        db.session.commit()
+    member = client_of(cast["member"])
+    rows = element(member.get(f"/roadmaps/{roadmap_id}/versions"), "versions")
+    assert "Un document que vous ne pouvez pas ouvrir" in rows.text() and "signée" not in rows.text()
+    assert not any("/toolbox/" in (href or "") for href in links(rows).values())
+
+
+# --- Sending back from a page someone acted on meanwhile -------------------------------------------
+
+
+def test_a_message_typed_while_a_colleague_validated_is_kept(app, cast, roadmap_in, client_of):
+    roadmap_id = roadmap_in("submitted")
+    animator = client_of(cast["animator"])
+    read_at = current_version(app, roadmap_id)
+    assert animator.get(f"/roadmaps/{roadmap_id}/send-back").status_code == 200
+    client_of(cast["admin"]).post(f"/roadmaps/{roadmap_id}/validate", data={"version": read_at})
+    assert status_of(app, roadmap_id) == "validated"
+
+    message = "Le budget de l'observation sociale est à détailler **par action**."
+    answer = animator.post(f"/roadmaps/{roadmap_id}/send-back", data={"message": message, "version": read_at})
+    assert answer.status_code == 409
+    refusal = element(answer, "send-back-refused").text()
+    assert "elle est désormais « Validée », elle ne peut donc plus être renvoyée et rien n'a été envoyé" in spaced(refusal)
+    assert cast["admin"].name in refusal
+    kept = element(answer, "body")
+    assert kept is not None and kept.text() == message
+    assert status_of(app, roadmap_id) == "validated"
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(RoadmapComment)) == 0
+
+    # The message still reaches the territory, as a general comment.
+    form = element(answer, "send-back-as-comment")
+    assert form.attrs["action"] == f"/roadmaps/{roadmap_id}/comments"
+    assert animator.post(form.attrs["action"], data={"section": "general", "body": kept.text()}).status_code == 302
+    with app.app_context():
+        [comment] = db.session.scalars(select(RoadmapComment)).all()
+        assert (comment.section.value, comment.body) == ("general", message)
+
+
+def test_a_message_typed_on_a_page_read_before_a_new_submission_is_kept(app, cast, roadmap_in, client_of):
+    roadmap_id = roadmap_in("submitted")
+    animator = client_of(cast["animator"])
+    read_at = current_version(app, roadmap_id)
+    with app.app_context():
+        roadmap = load(app, roadmap_id)
+        services.send_back(db.session.get(User, cast["admin"].id), roadmap, "Revoir le budget.")
+        services.submit(db.session.get(User, cast["coordinator"].id), roadmap, roadmap.version)
+        db.session.commit()
+
+    message = "La version 2 oublie toujours la communication."
+    answer = animator.post(f"/roadmaps/{roadmap_id}/send-back", data={"message": message, "version": read_at})
+    assert answer.status_code == 409
+    assert element(answer, "message").text() == message
+    assert "Quelqu'un d'autre a modifié cette feuille de route" in text(answer)
+    assert status_of(app, roadmap_id) == "submitted"
+    # Sent again knowingly, from the page that now holds the current version.
+    version = element(answer, "version").attrs["value"]
+    assert int(version) == current_version(app, roadmap_id)
+    assert animator.post(f"/roadmaps/{roadmap_id}/send-back", data={"message": message, "version": version}).status_code == 302
+    assert status_of(app, roadmap_id) == "returned"

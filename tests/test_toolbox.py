@@ -1086,3 +1086,37 @@ def test_search_page_shows_hits_and_counts_only_to_readers(app, client, person, 
     assert bool(study) == visible
     direct = client.get("/search?q=squats").get_data(as_text=True)
     assert ("Diagnostic des squats" in direct) == visible
+
+
+def test_a_document_of_a_validated_roadmap_cannot_be_deleted(app, client, person, login, make_document):
+    """Deleting it would silently take the signed PDF (or an action's
+    document) out of the State's commitment; a draft's document may go."""
+    from extranet.roadmaps.models import RoadmapStatus
+    from tests.roadmap_fixtures import build_roadmap
+
+    author = person("coordinator", territory="lyon", language="fr")
+    signed = make_document(author, title="Feuille de route signée", territory="lyon")
+    annex = make_document(author, title="Fiche action expulsions", territory="lyon")
+    draft_only = make_document(author, title="Brouillon d'annexe", territory="lyon")
+    with app.app_context():
+        validated = build_roadmap("lyon", 2023, 2024)
+        validated.documents.append(db.session.get(Document, signed))
+        validated.actions[0].documents.append(db.session.get(Document, annex))
+        validated.status = RoadmapStatus.VALIDATED
+        draft = build_roadmap("lyon", 2025, 2026)
+        draft.documents.append(db.session.get(Document, draft_only))
+        db.session.commit()
+        roadmap_id, roadmap_class = validated.id, type(validated)
+    login(author)
+
+    for document_id in (signed, annex):
+        response = client.post(f"/toolbox/{document_id}/delete", follow_redirects=True)
+        assert response.status_code == 200
+        assert ("Ce document est joint à la feuille de route validée de Métropole de Lyon, 2023–2024\u00a0: "
+                "retirez-le d'abord de la feuille de route ou demandez à l'équipe nationale.") in text_of(response)
+        assert get_document(app, document_id) is not None
+    with app.app_context():
+        assert [d.title for d in db.session.get(roadmap_class, roadmap_id).documents] == ["Feuille de route signée"]
+
+    assert client.post(f"/toolbox/{draft_only}/delete").status_code == 302
+    assert get_document(app, draft_only) is None

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_currency, format_date, format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
@@ -53,6 +53,7 @@ from extranet.roadmaps.models import (
 )
 from extranet.roadmaps.review_forms import CommentForm, SendBackForm, VersionForm, posted_version
 from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict
+from extranet.toolbox.models import Document, DocumentVersion
 
 
 def _show(roadmap: Roadmap, anchor: str | None = None):
@@ -136,11 +137,12 @@ def _load_whole(roadmap: Roadmap) -> None:
     """Every part :func:`services.snapshot` reads, in a few queries."""
     db.session.scalars(
         select(Roadmap).where(Roadmap.id == roadmap.id).options(
-            selectinload(Roadmap.actions).selectinload(RoadmapAction.documents),
+            selectinload(Roadmap.actions).selectinload(RoadmapAction.documents).selectinload(Document.current_version),
             selectinload(Roadmap.actions).selectinload(RoadmapAction.axis),
             selectinload(Roadmap.indicators).selectinload(RoadmapIndicator.targets),
             selectinload(Roadmap.indicators).selectinload(RoadmapIndicator.values),
-            selectinload(Roadmap.budget_lines), selectinload(Roadmap.partners), selectinload(Roadmap.documents),
+            selectinload(Roadmap.budget_lines), selectinload(Roadmap.partners),
+            selectinload(Roadmap.documents).selectinload(Document.current_version),
         )
     ).one()
 
@@ -201,10 +203,14 @@ def send_back(roadmap_id):
     roadmap = _roadmap(roadmap_id)
     actor = _actor()
     require(can_review_roadmap(actor, _as_if(roadmap, RoadmapStatus.SUBMITTED)))
+    form = SendBackForm()
+    typed = request.method == "POST" and bool((form.message.data or "").strip())
     if not can_review_roadmap(actor, roadmap):
+        if typed:
+            # Decided meanwhile (a colleague validated it…): keep the message they wrote.
+            return _send_back_refused(roadmap, form)
         flash(_("Only a submitted roadmap can be validated or sent back."), "error")
         return _show(roadmap)
-    form = SendBackForm()
     if request.method == "GET":
         form.version.data = roadmap.version
     elif form.validate_on_submit():
@@ -214,17 +220,38 @@ def send_back(roadmap_id):
             db.session.commit()
         except (services.EditConflict, StaleDataError):
             edit_conflict(form, roadmap)
+            if not can_review_roadmap(actor, roadmap):
+                return _send_back_refused(roadmap, form)
+            return render_template("roadmaps/send_back.html", roadmap=roadmap, form=form), 409
         except ServiceError as error:
             db.session.rollback()
             if error.field == "message":
                 form.message.errors.append(str(error.message))
-            else:
+            elif error.message == "forbidden" or not typed:
                 _refused(error)
                 return _show(roadmap)
+            else:
+                db.session.refresh(roadmap)
+                return _send_back_refused(roadmap, form)
         else:
             flash(_("The roadmap is sent back to its territory with your message."), "success")
             return _show(roadmap)
     return render_template("roadmaps/send_back.html", roadmap=roadmap, form=form)
+
+
+def _send_back_refused(roadmap: Roadmap, form: SendBackForm):
+    """The roadmap is no longer awaiting review: nothing is sent back, the
+    message is shown again (409) to copy, or to add as a general comment."""
+    latest = services.latest_version(roadmap)
+    decider = latest.decided_by if latest is not None and latest.decided_by_id else roadmap.updated_by
+    refusal = _(
+        "While you were writing, %(name)s changed this roadmap: it is now “%(status)s”, so it can no longer be "
+        "sent back and nothing was sent. Your message is kept below: add it as a general comment if it still applies.",
+        name=decider.name if decider else _("another person"), status=roadmap.status.label,
+    )
+    comment_form = CommentForm(formdata=None, section=RoadmapSection.GENERAL.value, body=form.message.data)
+    return render_template("roadmaps/send_back.html", roadmap=roadmap, form=form, refusal=refusal,
+                           comment_form=comment_form), 409
 
 
 # --- Comments per section ------------------------------------------------------------------
@@ -291,11 +318,21 @@ def versions(roadmap_id):
     for item in roadmap.comments:
         if item.section == RoadmapSection.GENERAL and item.version_id is not None:
             messages[item.version_id] = item
+    # The files each version was submitted with, as they were then (one query for the snapshots).
+    snapshots = dict(db.session.execute(
+        select(RoadmapVersion.id, RoadmapVersion.snapshot).where(RoadmapVersion.roadmap_id == roadmap.id)
+    ).all())
+    files = {
+        version_id: [{"id": e} if isinstance(e, int) else e for e in snap.get("documents") or []]
+        for version_id, snap in snapshots.items()
+    }
     return render_template(
         "roadmaps/versions.html",
         roadmap=roadmap,
         versions=list(reversed(roadmap.versions)),
         messages=messages,
+        files=files,
+        show=_Presenter(_actor(), *({"documents": entries} for entries in files.values())),
         choices=_version_choices(roadmap),
         pair=_default_pair(roadmap),
     )
@@ -377,6 +414,11 @@ BUDGET_FIELD_LABELS = {
     "total_cost_cents": _l("Total cost over 12 months"),
     "territory_share_cents": _l("Territory's share"),
 }
+VALUE_FIELD_LABELS = {
+    "value": _l("Value reached"),
+    "period_label": _l("Name of the period"),
+    "comment": _l("Comment"),
+}
 LONG_TEXT = {"context", "strategy", "budget_note", "description", "partners", "objective", "actions"}
 FIELD_LABELS = {
     "roadmap": ROADMAP_FIELD_LABELS, "action": ACTION_FIELD_LABELS,
@@ -401,27 +443,41 @@ def text_changes(old: str | None, new: str | None, context: int = 1) -> list[tup
     return pieces
 
 
+def _document_entries(snap: dict) -> list[dict]:
+    entries = list(snap.get("documents") or [])
+    for action in snap.get("actions") or []:
+        entries.extend(action.get("documents") or [])
+    return [{"id": entry} if isinstance(entry, int) else entry for entry in entries]
+
+
 class _Presenter:
     """Labels and values of a comparison as a reader reads them: axes by
     number and name, statuses and kinds by their labels, amounts in euros,
-    documents by title (only those the reader may open)."""
+    documents by the title and file frozen at submission (only those the
+    reader may open, linked to that very file while the toolbox keeps it)."""
 
     def __init__(self, actor, *snapshots: dict):
         self.actor = actor
         self.axes = {a.number: a for a in db.session.scalars(select(Axis))}
-        indicator_ids, document_ids = set(), set()
+        indicator_ids, document_ids, version_ids = set(), set(), set()
         for snap in snapshots:
-            document_ids.update(snap.get("documents") or [])
-            for action in snap.get("actions") or []:
-                document_ids.update(action.get("documents") or [])
+            for entry in _document_entries(snap):
+                document_ids.add(entry["id"])
+                if entry.get("version_id"):
+                    version_ids.add(entry["version_id"])
             indicator_ids.update(i["indicator_id"] for i in snap.get("indicators") or [] if i.get("indicator_id"))
-        from extranet.toolbox.models import Document
-
         self.documents = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(document_ids)))} if document_ids else {}
+        # The frozen files still kept (a version goes only with its document).
+        self.versions = set(db.session.execute(
+            select(DocumentVersion.id, DocumentVersion.document_id).where(DocumentVersion.id.in_(version_ids))
+        ).all()) if version_ids else set()
         self.indicators = {i.id: i for i in db.session.scalars(select(Indicator).where(Indicator.id.in_(indicator_ids)))} if indicator_ids else {}
 
     def label(self, kind: str, field: str) -> str:
         return str(FIELD_LABELS[kind].get(field, field))
+
+    def value_label(self, field: str) -> str:
+        return str(VALUE_FIELD_LABELS.get(field, field))
 
     def is_long(self, field: str) -> bool:
         return field in LONG_TEXT
@@ -434,18 +490,31 @@ class _Presenter:
             return _("Axis %(n)s", n=number) if number is not None else _("No axis")
         return _("Axis %(n)s — %(title)s", n=axis.number, title=axis.title)
 
-    def document(self, document_id) -> str:
-        document = self.documents.get(document_id)
-        if document is None:
-            return _("A deleted document")
-        if not can_view_document(self.actor, document):
-            return _("A document you may not open")
-        return document.title
+    def _readable(self, entry) -> tuple[dict, Document | None]:
+        entry = {"id": entry} if isinstance(entry, int) else entry
+        document = self.documents.get(entry["id"])
+        if document is not None and not can_view_document(self.actor, document):
+            document = None
+        return entry, document
 
-    def document_link(self, document_id):
-        document = self.documents.get(document_id)
-        if document is None or not can_view_document(self.actor, document):
+    def document(self, entry) -> str:
+        """The title frozen at submission (format 1 froze none: today's), and its version."""
+        entry, document = self._readable(entry)
+        if document is None:
+            return _("A deleted document") if entry["id"] not in self.documents else _("A document you may not open")
+        title = entry.get("title") or document.title
+        if entry.get("number"):
+            return _("%(title)s (version %(number)s, %(filename)s)", title=title, number=entry["number"],
+                     filename=entry.get("filename") or "")
+        return title
+
+    def document_link(self, entry):
+        """The very file frozen, else the document's page; None when the reader may not open it."""
+        entry, document = self._readable(entry)
+        if document is None:
             return None
+        if (entry.get("version_id"), document.id) in self.versions:
+            return url_for("toolbox.download_version", document_id=document.id, version_id=entry["version_id"])
         return url_for("toolbox.detail", document_id=document.id)
 
     def partner(self, partner: dict) -> str:
@@ -463,8 +532,7 @@ class _Presenter:
         except (InvalidOperation, TypeError, ValueError):
             return str(value)
 
-    def euros(self, cents) -> str:
-        return format_currency(Decimal(int(cents or 0)) / 100, "EUR")
+    euros = staticmethod(services.euros)
 
     @staticmethod
     def _enum(kind, value) -> str:

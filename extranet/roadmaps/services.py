@@ -39,7 +39,8 @@ from extranet.roadmaps.models import (
 )
 from extranet.timeutil import utcnow
 
-SNAPSHOT_FORMAT = 1
+# 2: documents frozen with their file (version, sha256), values with their comment.
+SNAPSHOT_FORMAT = 2
 
 ROADMAP_FIELDS = ("start_year", "end_year", "context", "strategy", "budget_note")
 ACTION_FIELDS = (
@@ -126,8 +127,10 @@ def budget_totals(lines: Iterable) -> BudgetTotals:
     )
 
 
-def _euros(cents: int) -> str:
-    return format_currency(Decimal(cents) / 100, "EUR")
+def euros(cents) -> str:
+    """Cents as the reader's language writes euros: "60 000,00 €" (the one
+    formatter of roadmap amounts: pages, template filter ``roadmap_euros``, messages)."""
+    return format_currency(Decimal(int(cents or 0)) / 100, "EUR")
 
 
 def coordinator_cofinancing_problem(total_cost_cents: int, territory_share_cents: int) -> LazyString | None:
@@ -144,7 +147,7 @@ def coordinator_cofinancing_problem(total_cost_cents: int, territory_share_cents
         lambda: gettext(
             "The coordinator post must be co-financed 50/50 by the State and the territory: "
             "the territory's share should be %(expected)s, not %(actual)s.",
-            expected=_euros(total // 2), actual=_euros(share),
+            expected=euros(total // 2), actual=euros(share),
         )
     )
 
@@ -186,6 +189,24 @@ def _number(value) -> str | None:
     return text
 
 
+def _document(document) -> dict:
+    """An attached document as submitted: its title and the very file (version)
+    it had then, so that a later version in the toolbox shows as a change."""
+    version = document.current_version
+    return {
+        "id": document.id,
+        "title": document.title,
+        "version_id": version.id if version else None,
+        "number": version.number if version else None,
+        "sha256": version.sha256 if version else None,
+        "filename": version.filename if version else None,
+    }
+
+
+def _documents(documents) -> list[dict]:
+    return sorted((_document(d) for d in documents), key=lambda d: d["id"])
+
+
 def snapshot(roadmap: Roadmap) -> dict:
     """The whole roadmap as structured JSON data, as frozen in a RoadmapVersion."""
     return {
@@ -209,7 +230,7 @@ def snapshot(roadmap: Roadmap) -> dict:
                 "ends_on": _iso(a.ends_on),
                 "status": str(a.status) if a.status else None,
                 "position": a.position or 0,
-                "documents": sorted(d.id for d in a.documents),
+                "documents": _documents(a.documents),
             }
             for a in roadmap.actions
         ],
@@ -228,6 +249,7 @@ def snapshot(roadmap: Roadmap) -> dict:
                         "period_start": _iso(v.period_start),
                         "period_end": _iso(v.period_end),
                         "value": _number(v.value),
+                        "comment": v.comment or "",
                     }
                     for v in sorted(i.values, key=lambda v: (v.period_start, v.period_end))
                 ],
@@ -245,7 +267,7 @@ def snapshot(roadmap: Roadmap) -> dict:
         ],
         "partners": sorted(({"kind": str(p.kind), "name": p.name or ""} for p in roadmap.partners),
                            key=lambda p: (p["kind"], p["name"])),
-        "documents": sorted(d.id for d in roadmap.documents),
+        "documents": _documents(roadmap.documents),
     }
 
 
@@ -261,6 +283,44 @@ def _value_key(value: dict) -> str:
     return f"{value['period_start']}/{value['period_end']}"
 
 
+# What a reported value says besides its dates. Format-1 snapshots have no
+# comment: a comment is compared only when both sides froze one.
+VALUE_FIELDS = ("value", "period_label", "comment")
+
+
+def _value_changes(before: dict | None, after: dict | None) -> dict:
+    if before is None or after is None:
+        return {"value": {"old": (before or {}).get("value"), "new": (after or {}).get("value")}}
+    return {
+        field: {"old": before.get(field), "new": after.get(field)}
+        for field in VALUE_FIELDS
+        if (field in before and field in after or field != "comment") and before.get(field) != after.get(field)
+    }
+
+
+def _normalised_documents(entries) -> list[dict]:
+    """Documents of a snapshot as dicts: format 1 froze bare ids."""
+    return [{"id": entry} if isinstance(entry, int) else entry for entry in entries or []]
+
+
+def _document_changes(old, new) -> dict:
+    """Documents added, removed, and replaced: the same document with another
+    file than the one frozen (known only when both sides froze its file)."""
+    old, new = _normalised_documents(old), _normalised_documents(new)
+    old_by_id, new_by_id = {d["id"]: d for d in old}, {d["id"]: d for d in new}
+    replaced = [
+        {"id": d["id"], "old": old_by_id[d["id"]], "new": d}
+        for d in new
+        if d["id"] in old_by_id and d.get("sha256") and old_by_id[d["id"]].get("sha256")
+        and d["sha256"] != old_by_id[d["id"]]["sha256"]
+    ]
+    return {
+        "added": [d for d in new if d["id"] not in old_by_id],
+        "removed": [d for d in old if d["id"] not in new_by_id],
+        "replaced": replaced,
+    }
+
+
 def _indicator_changes(old: dict, new: dict) -> dict:
     changes = _changes(old, new, INDICATOR_FIELDS)
     targets = {
@@ -273,13 +333,15 @@ def _indicator_changes(old: dict, new: dict) -> dict:
     values = []
     for key in sorted(set(old_values) | set(new_values)):
         before, after = old_values.get(key), new_values.get(key)
-        if (before or {}).get("value") != (after or {}).get("value"):
+        value_changes = _value_changes(before, after)
+        if any(change["old"] != change["new"] for change in value_changes.values()):
             values.append({
                 "period_label": (after or before)["period_label"],
                 "period_start": (after or before)["period_start"],
                 "period_end": (after or before)["period_end"],
                 "old": before["value"] if before else None,
                 "new": after["value"] if after else None,
+                "changes": value_changes,
             })
     return {"changes": changes, "targets": targets, "values": values}
 
@@ -289,9 +351,12 @@ def diff(old: dict, new: dict) -> dict:
 
     Returns ``{"roadmap": {field: {old, new}}, "actions": {added, removed,
     changed}, "indicators": {added, removed, changed}, "budget": {changed},
-    "partners": {added, removed}, "documents": {added, removed}}``; a changed
-    action carries ``changes`` per field, a changed indicator its field
-    ``changes``, ``targets`` per year and ``values`` per reporting period."""
+    "partners": {added, removed}, "documents": {added, removed, replaced}}``;
+    a changed action carries ``changes`` per field, a changed indicator its
+    field ``changes``, ``targets`` per year and ``values`` per reporting period
+    (each with ``changes`` of its value, period label and comment). Documents
+    are dicts (``id``, and from format 2 the ``title`` and file frozen); a
+    replaced one has its ``old`` and ``new`` file. Reads snapshots of format 1 too."""
     result = {"roadmap": _changes(old["roadmap"], new["roadmap"], ROADMAP_FIELDS)}
 
     old_actions = {a["id"]: a for a in old["actions"]}
@@ -299,7 +364,12 @@ def diff(old: dict, new: dict) -> dict:
     changed_actions = []
     for a in new["actions"]:
         if a["id"] in old_actions:
-            changes = _changes(old_actions[a["id"]], a, ACTION_FIELDS)
+            before = old_actions[a["id"]]
+            changes = _changes(before, a, [f for f in ACTION_FIELDS if f != "documents"])
+            documents = _document_changes(before.get("documents"), a.get("documents"))
+            if any(documents.values()):
+                changes["documents"] = {"old": _normalised_documents(before.get("documents")),
+                                        "new": _normalised_documents(a.get("documents")), **documents}
             if changes:
                 changed_actions.append({"id": a["id"], "title": a["title"], "axis": a["axis"], "changes": changes})
     result["actions"] = {
@@ -333,7 +403,7 @@ def diff(old: dict, new: dict) -> dict:
     result["budget"] = {"changed": budget_changed}
 
     result["partners"] = _added_removed(old["partners"], new["partners"])
-    result["documents"] = _added_removed(old["documents"], new["documents"])
+    result["documents"] = _document_changes(old.get("documents"), new.get("documents"))
     return result
 
 

@@ -251,11 +251,37 @@ def delete_document(actor, document: Document) -> None:
     unless another version (of any document) has the same content."""
     if not can_delete_document(actor, document):
         raise ServiceError("forbidden")
+    _refuse_if_in_validated_roadmap(document)
     hashes = set(db.session.scalars(select(DocumentVersion.sha256).where(DocumentVersion.document_id == document.id)))
     db.session.delete(document)
     db.session.flush()
     # Another version, or a message attachment, may have the same content.
     storage.remove_unreferenced_after_commit(hashes)
+
+
+def _refuse_if_in_validated_roadmap(document: Document) -> None:
+    """A validated roadmap is the State's commitment: deleting its signed PDF
+    or an action's document would silently take it out of the roadmap."""
+    from flask_babel import gettext
+    from flask_babel.speaklater import LazyString
+
+    from extranet.roadmaps.models import Roadmap, RoadmapAction, RoadmapStatus, roadmap_action_document, roadmap_document
+
+    attached = select(roadmap_document.c.roadmap_id).where(roadmap_document.c.document_id == document.id).union(
+        select(RoadmapAction.roadmap_id).join(roadmap_action_document, roadmap_action_document.c.action_id == RoadmapAction.id)
+        .where(roadmap_action_document.c.document_id == document.id)
+    )
+    roadmap = db.session.scalar(
+        select(Roadmap).where(Roadmap.status == RoadmapStatus.VALIDATED, Roadmap.id.in_(attached))
+        .order_by(Roadmap.start_year, Roadmap.id).limit(1)
+    )
+    if roadmap is not None:
+        territory, period = roadmap.territory.name, roadmap.period_label  # read before the view rolls back
+        raise ServiceError(LazyString(lambda: gettext(
+            "This document is attached to the validated roadmap of %(territory)s, %(period)s: take it off the "
+            "roadmap first or ask the national team.",
+            territory=territory, period=period,
+        )))
 
 
 def record_download(document: Document) -> None:

@@ -392,9 +392,12 @@ def delete(document_id):
     title = document.title
     try:
         services.delete_document(_actor(), document)
-    except ServiceError:
+    except ServiceError as error:
         db.session.rollback()
-        abort(403)
+        if error.message == "forbidden":
+            abort(403)
+        flash(str(error.message), "error")
+        return redirect(url_for("toolbox.detail", document_id=document_id))
     db.session.commit()
     flash(_("The document “%(title)s” and its versions are deleted.", title=title), "success")
     return redirect(url_for("toolbox.index"))
