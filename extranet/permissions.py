@@ -157,6 +157,12 @@ def document_tokens(document) -> frozenset[str]:
         tokens.add(NATIONAL)
     elif visibility == "group" and document.group_id is not None:
         tokens.update({group_token(document.group_id), NATIONAL})
+    elif visibility == "territory":
+        # The people of the document's territory and the national team (a
+        # roadmap's draft annexes); without a territory, the national team.
+        tokens.add(NATIONAL)
+        if document.territory_id is not None:
+            tokens.add(territory_token(document.territory_id))
     return frozenset(tokens)
 
 
@@ -180,18 +186,28 @@ def can_delete_document(user, document) -> bool:
     return can_edit_document(user, document)
 
 
-def can_choose_visibility(user, visibility, document=None) -> bool:
+def can_choose_visibility(user, visibility, document=None, territory_id=None) -> bool:
     """Anyone may share with the whole network or with the national team only,
     but not restrict to the national team someone else's document they could
     then no longer open (a coordinator editing a member's document). A working
     group is a choice for the national team and for members of a group; which
-    groups, ``can_share_with_group`` says."""
-    if not _active(user) or str(visibility) not in ("network", "national", "group"):
+    groups, ``can_share_with_group`` says.
+
+    "Its territory and the national team": for the national team, and for
+    people of a territory about a document of their own territory (never to
+    hide it from themselves in another one). ``territory_id`` is the territory
+    the document will have; None while the form still offers the choice."""
+    if not _active(user) or str(visibility) not in ("network", "national", "group", "territory"):
         return False
     if str(visibility) == "national" and document is not None and not is_national(user):
         return document.author_id == user.id
     if str(visibility) == "group":
         return is_national(user) or bool(getattr(user, "group_ids", ()))
+    if str(visibility) == "territory":
+        if is_national(user):
+            return True
+        own = getattr(user, "territory_id", None)
+        return own is not None and (territory_id is None or territory_id == own)
     return True
 
 

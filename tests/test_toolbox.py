@@ -397,30 +397,32 @@ def test_a_text_file_is_never_shown_inline(app, client, as_):
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
 
 
-# viewer -> (national document by someone else, network document)
+# viewer -> (national document by someone else, network document, document of its territory: Lyon)
 READ_RIGHTS = {
-    "member": (404, 200),
-    "coordinator": (404, 200),
-    "coordinator_of_its_territory": (404, 200),
-    "animator": (200, 200),
-    "admin": (200, 200),
-    "author": (200, 200),
+    "member": (404, 200, 404),
+    "coordinator": (404, 200, 404),
+    "member_of_its_territory": (404, 200, 200),
+    "coordinator_of_its_territory": (404, 200, 200),
+    "animator": (200, 200, 200),
+    "admin": (200, 200, 200),
+    "author": (200, 200, 200),
 }
 VIEWERS = {
     "member": ("member", "nantes"),
     "coordinator": ("coordinator", "nantes"),
+    "member_of_its_territory": ("member", "lyon"),
     "coordinator_of_its_territory": ("coordinator", "lyon"),
     "animator": ("animator", None),
     "admin": ("admin", None),
 }
 
 
-@pytest.mark.parametrize("visibility", ["national", "network"])
+@pytest.mark.parametrize("visibility", ["national", "network", "territory"])
 @pytest.mark.parametrize("viewer", list(READ_RIGHTS))
 def test_who_may_read_and_download(app, client, person, login, make_document, viewer, visibility):
     author = person("member", territory="lyon")
     document_id = make_document(author, visibility=visibility, territory="lyon", title="Note confidentielle")
-    status = READ_RIGHTS[viewer][0 if visibility == "national" else 1]
+    status = READ_RIGHTS[viewer][["national", "network", "territory"].index(visibility)]
     if viewer == "author":
         login(author)
     else:
@@ -465,20 +467,24 @@ ROLES_AND_USERS = [
     ("coordinator", "lyon", True),
     ("member", "lyon", True),
     ("member", "lyon", False),  # deactivated
+    ("coordinator", "nantes", True),
+    ("member", "nantes", True),
 ]
 
 
 def test_the_sql_filter_and_can_view_document_always_agree(app, person):
-    """Every role x visibility x authorship: the list filter says what the page check says."""
+    """Every role x territory x visibility x document's territory x authorship:
+    the list filter says what the page check says."""
     from extranet.auth.services import create_user
     from extranet.roles import OrganisationType, Role
 
     with app.app_context():
         lyon = db.session.scalar(select(Territory.id).filter_by(slug="lyon"))
+        nantes = db.session.scalar(select(Territory.id).filter_by(slug="nantes"))
         users = []
         for n, (role, territory, active) in enumerate(ROLES_AND_USERS):
             users.append(create_user(email=f"u{n}@example.org", password="un mot de passe solide", name=f"U{n}", role=Role(role),
-                                     territory_id=lyon if territory else None,
+                                     territory_id={"lyon": lyon, "nantes": nantes}.get(territory),
                                      organisation_type=OrganisationType.CCAS if role == "member" else None, active=active))
         group = Group(name="Groupe", slug="groupe")
         db.session.add(group)
@@ -486,10 +492,11 @@ def test_the_sql_filter_and_can_view_document_always_agree(app, person):
         db.session.add(GroupMembership(group=group, user=users[3]))  # the active member belongs to it
         db.session.flush()
         axis = db.session.scalar(select(Axis).where(Axis.number == 1))
-        cases = [(v, g, a) for v in Visibility for g in (None, group.id) for a in [None] + [u.id for u in users]]
-        for n, (visibility, group_id, author_id) in enumerate(cases):
+        cases = [(v, g, a, t) for v in Visibility for g in (None, group.id) for a in [None] + [u.id for u in users]
+                 for t in (None, lyon, nantes)]
+        for n, (visibility, group_id, author_id, territory_id) in enumerate(cases):
             document = Document(title=f"D{n}", summary="", type=DocumentType.OTHER, visibility=visibility, group_id=group_id,
-                                author_id=author_id, territory_id=lyon)
+                                author_id=author_id, territory_id=territory_id)
             document.axes = [axis]
             db.session.add(document)
         db.session.commit()
@@ -502,8 +509,8 @@ def test_the_sql_filter_and_can_view_document_always_agree(app, person):
             seen = set(db.session.scalars(select(Document.id).where(visible_to(user))))
             for document in documents:
                 assert (document.id in seen) == permissions.can_view_document(user, document), (
-                    getattr(user, "role", "anonymous"), getattr(user, "active", None), document.visibility, document.group_id,
-                    document.author_id == getattr(user, "id", None))
+                    getattr(user, "role", "anonymous"), getattr(user, "active", None), getattr(user, "territory_id", None),
+                    document.visibility, document.group_id, document.territory_id, document.author_id == getattr(user, "id", None))
                 checked += 1
         assert checked == len(documents) * (len(users) + 1)
 
@@ -1059,7 +1066,44 @@ def test_a_coordinator_cannot_hide_a_members_document_from_themselves(app, clien
     assert 'value="national"' in form
 
 
-@pytest.mark.parametrize("visibility", ["network", "national"])
+def test_a_document_kept_to_its_territory_names_the_territory_of_the_one_who_chooses(app, client, as_, person, login):
+    """"Its territory and the national team": the territory must be chosen, and
+    be one's own (the national team chooses any), beside the territory field."""
+    as_("member", territory="lyon")
+    form = client.get("/toolbox/new").get_data(as_text=True)
+    assert 'value="territory"' in form and "The people of the territory chosen above and the national team" in form
+    missing = publish(client, app, visibility="territory", territory_id="")
+    assert missing.status_code == 400
+    assert "Choose the territory whose people may see the document." in errors_beside(missing, "territory_id")
+    other = publish(client, app, visibility="territory", territory_id=str(territory_id(app, "nantes")))
+    assert other.status_code == 400
+    assert "only if it is your own" in errors_beside(other, "territory_id")
+    assert count_documents(app) == 0
+    document_id = document_id_from(publish(client, app, title="Annexe lyonnaise", visibility="territory",
+                                           territory_id=str(territory_id(app, "lyon"))))
+    document = get_document(app, document_id)
+    assert document.visibility == Visibility.TERRITORY and document.territory_id == territory_id(app, "lyon")
+    page = text_of(client.get(f"/toolbox/{document_id}"))
+    assert "Territory: Métropole de Lyon" in page
+    assert "The people of Métropole de Lyon and the national team" in page
+
+    # The coordinator of Lyon may edit it, but not give it to another territory (they would lose it).
+    client.post("/auth/logout")
+    login(person("coordinator", territory="lyon"))
+    data = form_data(app, title="Annexe lyonnaise", visibility="territory", territory_id=str(territory_id(app, "nantes")))
+    moved = client.post(f"/toolbox/{document_id}/edit", data=data)
+    assert moved.status_code == 400 and "only if it is your own" in errors_beside(moved, "territory_id")
+    assert get_document(app, document_id).territory_id == territory_id(app, "lyon")
+
+    # The national team keeps a document to any territory.
+    client.post("/auth/logout")
+    login(person("animator"))
+    moved = client.post(f"/toolbox/{document_id}/edit", data=data)
+    assert moved.status_code == 302
+    assert get_document(app, document_id).territory_id == territory_id(app, "nantes")
+
+
+@pytest.mark.parametrize("visibility", ["network", "national", "territory"])
 @pytest.mark.parametrize(
     "viewer, sees_national",
     [("author", True), ("member", False), ("coordinator-same", False), ("coordinator-other", False), ("animator", True), ("admin", True)],
@@ -1078,7 +1122,8 @@ def test_search_page_shows_hits_and_counts_only_to_readers(app, client, person, 
     }[viewer]
     login(user)
     page = client.get("/search?q=diagnostic").get_data(as_text=True)
-    visible = visibility == "network" or sees_national
+    # "territory": the people of Lyon and the national team.
+    visible = {"network": True, "national": sees_national, "territory": viewer != "coordinator-other"}[visibility]
     assert ("Diagnostic des squats" in page) == visible
     assert "Diagnostic public" in page
     # The type facet counts only what the viewer may open.

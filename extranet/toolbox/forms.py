@@ -21,6 +21,8 @@ from extranet.toolbox.models import DOCUMENT_TYPE_LABELS, DocumentType, Visibili
 from extranet.toolbox.services import MAX_KEYWORD_LENGTH, MAX_KEYWORDS
 
 ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED_EXTENSIONS)
+TERRITORY_MISSING_MESSAGE = _l("Choose the territory whose people may see the document.")
+TERRITORY_NOT_OWN_MESSAGE = _l("You can keep a document to a territory only if it is your own: choose your territory.")
 GROUP_CHOICE_MESSAGE = _l("Choose one of your working groups: a document can be shared only with a group you belong to.")
 
 
@@ -117,6 +119,10 @@ class DocumentForm(FlaskForm):
         validate_choice=False,  # checked below, once the visibility is known
         invalid_value_message=GROUP_CHOICE_MESSAGE,
     )
+
+    def validate_territory_id(self, field):
+        if self.visibility.data == Visibility.TERRITORY and field.data is None and not field.errors:
+            raise ValidationError(TERRITORY_MISSING_MESSAGE)
 
     def validate_group_id(self, field):
         if self.visibility.data != Visibility.GROUP:

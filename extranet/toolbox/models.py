@@ -46,6 +46,9 @@ DOCUMENT_TYPE_LABELS = {
 
 class Visibility(enum.StrEnum):
     NETWORK = "network"  # every account of the network
+    # The document's territory and the national team (and the author): a
+    # roadmap's annexes while it is a draft. Listed here for the forms' order.
+    TERRITORY = "territory"
     NATIONAL = "national"  # the national team only (and the author)
     GROUP = "group"  # a working group (and the national team): for when groups exist
 
@@ -56,6 +59,7 @@ class Visibility(enum.StrEnum):
 
 VISIBILITY_LABELS = {
     Visibility.NETWORK: _l("The whole network"),
+    Visibility.TERRITORY: _l("Its territory and the national team"),
     Visibility.NATIONAL: _l("The national team only"),
     Visibility.GROUP: _l("A working group"),
 }
@@ -169,11 +173,15 @@ def visible_to(user):
         elif token == permissions.NATIONAL:
             conditions.append(Document.visibility == Visibility.NATIONAL)
             conditions.append(and_(Document.visibility == Visibility.GROUP, Document.group_id.is_not(None)))
+            conditions.append(Document.visibility == Visibility.TERRITORY)
         elif token.startswith("user:"):
             conditions.append(Document.author_id == int(token.removeprefix("user:")))
         elif token.startswith("group:"):
             group_id = int(token.removeprefix("group:"))
             conditions.append(and_(Document.visibility == Visibility.GROUP, Document.group_id == group_id))
+        elif token.startswith("territory:"):
+            territory_id = int(token.removeprefix("territory:"))
+            conditions.append(and_(Document.visibility == Visibility.TERRITORY, Document.territory_id == territory_id))
     return or_(*conditions) if conditions else false()
 
 

@@ -105,8 +105,16 @@ def _check_metadata(actor, *, type, territory_id, visibility, group_id=None, doc
     """Refuse what ``actor`` may not choose; the group the document goes to (None unless shared with a group)."""
     # Keeping a visibility one could no longer choose is not choosing it.
     previous_visibility = document.visibility if document is not None else None
-    if visibility != previous_visibility and not can_choose_visibility(actor, visibility, document):
+    # A territory's document moved to another territory changes who reads it: chosen again.
+    chosen = visibility != previous_visibility or (
+        visibility == Visibility.TERRITORY and territory_id != document.territory_id
+    )
+    if chosen and not can_choose_visibility(actor, visibility, document):
         raise ServiceError("visibility", field="visibility")
+    if visibility == Visibility.TERRITORY and territory_id is None:
+        raise ServiceError("territory_missing", field="territory_id")
+    if chosen and not can_choose_visibility(actor, visibility, document, territory_id=territory_id):
+        raise ServiceError("territory_not_own", field="territory_id")
     DocumentType(type)
     if territory_id is not None and db.session.get(Territory, territory_id) is None:
         raise ServiceError("territory", field="territory_id")

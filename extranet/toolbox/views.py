@@ -36,7 +36,14 @@ from extranet.permissions import (
     require,
 )
 from extranet.toolbox import services
-from extranet.toolbox.forms import GROUP_CHOICE_MESSAGE, DocumentForm, PublishForm, VersionForm
+from extranet.toolbox.forms import (
+    GROUP_CHOICE_MESSAGE,
+    TERRITORY_MISSING_MESSAGE,
+    TERRITORY_NOT_OWN_MESSAGE,
+    DocumentForm,
+    PublishForm,
+    VersionForm,
+)
 from extranet.toolbox.models import DOCUMENT_TYPE_LABELS, VISIBILITY_LABELS, Document, DocumentType, DocumentVersion, Visibility
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,7 @@ VISIBILITY_HINTS = {
     Visibility.NETWORK: _l("Every account of the network: coordinators, partners and the national team."),
     Visibility.NATIONAL: _l("Only the national team (Dihal) — and you."),
     Visibility.GROUP: _l("The members of a working group and the national team."),
+    Visibility.TERRITORY: _l("The people of the territory chosen above and the national team — and you."),
 }
 
 
@@ -262,6 +270,8 @@ SERVICE_REFUSALS = {
     "axes": ("axes", _l("Choose axes from the list.")),
     "visibility": ("visibility", _l("Choose who can see the document.")),
     "territory": ("territory_id", _l("Choose a territory from the list.")),
+    "territory_missing": ("territory_id", TERRITORY_MISSING_MESSAGE),
+    "territory_not_own": ("territory_id", TERRITORY_NOT_OWN_MESSAGE),
     "group_missing": ("group_id", _l("Choose the working group to share the document with.")),
     "group": ("group_id", GROUP_CHOICE_MESSAGE),
 }
