@@ -466,6 +466,89 @@ def test_attach_and_detach_a_toolbox_document(app, client, login, people, make_r
                        data={"version": version_of(app, roadmap.id)}).status_code == 404
 
 
+def _checked(response, name) -> set[str]:
+    """The values of the radio buttons ticked, and the options selected, of the field ``name``."""
+    root = parse(response.get_data(as_text=True))
+    values = {n.attrs.get("value") for n in root.iter()
+              if n.tag == "input" and n.attrs.get("name") == name and "checked" in n.attrs}
+    for select_ in (n for n in root.iter() if n.tag == "select" and n.attrs.get("name") == name):
+        values |= {n.attrs.get("value") for n in select_.iter() if n.tag == "option" and "selected" in n.attrs}
+    return values
+
+
+def test_files_of_a_draft_stay_with_the_territory_until_it_is_validated(app, client, login, people, make_roadmap):
+    """A file sent for a draft is kept to the territory and the national team
+    (another territory neither opens nor finds it); the validation opens the
+    roadmap's and its actions' such files to the network, not the others."""
+    roadmap = make_roadmap()
+    lyon = territory_id(app, "lyon")
+    login(people["coordinator"])
+    page = client.get(f"/roadmaps/{roadmap.id}/attachments")
+    assert _checked(page, "visibility") == {"territory"} and _checked(page, "territory_id") == {str(lyon)}
+    assert "la validation de la feuille de route l'ouvre à tout le réseau" in text(page)
+    response = client.post(
+        f"/roadmaps/{roadmap.id}/attachments/upload",
+        data=upload_data(app, roadmap.id, title="Convention Zorglub signée", visibility="territory", territory_id=str(lyon)),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    [signed] = [d.id for d in load(app, roadmap.id).documents]
+    # One kept to the territory on an action, one the coordinator keeps to the national team.
+    annex = publish_document(app, people["allowed_member"], title="Annexe Zorglub", visibility="territory")
+    note = publish_document(app, people["coordinator"], title="Note Zorglub", visibility="national")
+    with database(app) as session:
+        saved = session.get(Roadmap, roadmap.id)
+        saved.actions[0].documents.append(session.get(Document, annex))
+        saved.documents.append(session.get(Document, note))
+        session.commit()
+
+    other = app.test_client()
+    login(people["other_territory"], client=other)
+    member = app.test_client()
+    login(people["other_member"], client=member)
+
+    def reads(reader, document_id) -> bool:
+        return reader.get(f"/toolbox/{document_id}").status_code == 200
+
+    def finds(reader) -> set[str]:
+        page = text(reader.get("/search?q=zorglub"))
+        return {title for title in ("Convention Zorglub signée", "Annexe Zorglub", "Note Zorglub") if title in page}
+
+    for document_id in (signed, annex):
+        assert not reads(other, document_id) and reads(member, document_id)
+    assert finds(other) == set()
+    assert finds(member) == {"Convention Zorglub signée", "Annexe Zorglub"}
+
+    assert client.post(f"/roadmaps/{roadmap.id}/submit", data={"version": version_of(app, roadmap.id)}).status_code == 302
+    national = app.test_client()
+    login(people["national"], client=national)
+    assert "ses fichiers joints jusqu'ici réservés à son territoire sont lisibles par tout le réseau" in text(
+        national.get(f"/roadmaps/{roadmap.id}"))
+    assert national.post(f"/roadmaps/{roadmap.id}/validate", data={"version": version_of(app, roadmap.id)}).status_code == 302
+    assert load(app, roadmap.id).status.value == "validated"
+
+    for document_id in (signed, annex):
+        assert reads(other, document_id)
+    assert not reads(other, note)
+    assert finds(other) == {"Convention Zorglub signée", "Annexe Zorglub"}
+    with database(app) as session:
+        assert session.get(Document, signed).visibility == Visibility.NETWORK
+        assert session.get(Document, note).visibility == Visibility.NATIONAL
+
+
+def test_a_file_kept_to_the_territory_needs_the_territory(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap(filled=False)
+    login(people["allowed_member"])
+    allow(app, roadmap.id, people["allowed_member"])
+    response = client.post(f"/roadmaps/{roadmap.id}/attachments/upload",
+                           data=upload_data(app, roadmap.id, visibility="territory", territory_id=""),
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert errors_beside(response.get_data(as_text=True), "territory_id") == [
+        "Choisissez le territoire dont les personnes pourront voir le document."]
+    assert load(app, roadmap.id).documents == []
+
+
 def test_the_territorys_roadmaps_page(app, client, login, people, make_roadmap):
     draft = make_roadmap(start_year=2025, end_year=2026, filled=False)
     validated = make_roadmap(status="validated", start_year=2021, end_year=2022)

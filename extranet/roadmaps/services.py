@@ -38,6 +38,7 @@ from extranet.roadmaps.models import (
     RoadmapVersion,
 )
 from extranet.timeutil import utcnow
+from extranet.toolbox.models import Visibility
 
 # 2: documents frozen with their file (version, sha256), values with their comment.
 SNAPSHOT_FORMAT = 2
@@ -564,8 +565,16 @@ def _decide(actor, roadmap: Roadmap, decision: RoadmapStatus, expected_version) 
 
 
 def validate(actor, roadmap: Roadmap, expected_version=None) -> RoadmapVersion:
-    """The national team validates the submitted version: the roadmap joins the network's library."""
-    return _decide(actor, roadmap, RoadmapStatus.VALIDATED, expected_version)
+    """The national team validates the submitted version: the roadmap joins the
+    network's library, and with it its annexes kept to its territory while it
+    was a draft (the roadmap's and its actions' documents of visibility
+    "territory" of this territory) become the whole network's."""
+    version = _decide(actor, roadmap, RoadmapStatus.VALIDATED, expected_version)
+    for document in {d for d in roadmap.documents} | {d for a in roadmap.actions for d in a.documents}:
+        if document.visibility == Visibility.TERRITORY and document.territory_id == roadmap.territory_id:
+            document.visibility = Visibility.NETWORK
+    db.session.flush()
+    return version
 
 
 def send_back(actor, roadmap: Roadmap, message: str, expected_version=None) -> RoadmapVersion:

@@ -292,7 +292,10 @@ def _attachments_page(roadmap: Roadmap, attach_form=None, upload_form=None, stat
         upload_form = _upload_form(roadmap)
         upload_form.territory_id.data = roadmap.territory_id
         upload_form.type.data = DocumentType.AGREEMENT
-        upload_form.visibility.data = Visibility.NETWORK
+        # Annexes of a draft are the territory's until the roadmap is validated
+        # (services.validate then opens them to the network, with the roadmap).
+        validated = roadmap.status == RoadmapStatus.VALIDATED
+        upload_form.visibility.data = Visibility.NETWORK if validated else Visibility.TERRITORY
         # The axes the roadmap's actions serve, to start from.
         upload_form.axes.data = sorted({a.axis_id for a in roadmap.actions})
     documents = editing.visible_documents(_actor(), roadmap)
