@@ -106,6 +106,64 @@ def test_a_coordinator_allows_a_member_who_is_told_and_may_edit_until_removed(ap
     assert client.post(f"/roadmaps/{roadmap.id}/editors/{2**31 + 5}/remove").status_code == 404
 
 
+def test_a_double_click_allows_the_member_once(app, client, login, cast, make_roadmap, mailbox):
+    """The second click, once the first is saved, is told it is done: no error, no second email."""
+    roadmap = make_roadmap()
+    member = cast["member"]
+    login(cast["coordinator"])
+    mailbox.clear()
+    first = client.post(f"/roadmaps/{roadmap.id}/editors", data={"user_id": str(member.id)})
+    second = client.post(f"/roadmaps/{roadmap.id}/editors", data={"user_id": str(member.id)})
+    assert first.status_code == 302 and second.status_code == 302
+    assert "Alice Adhérente est déjà autorisé·e à modifier cette feuille de route" in text(client.get(second.headers["Location"]))
+    assert editor_ids(app, roadmap.id) == {member.id}
+    assert len(mailbox.to(member.email)) == 1
+
+
+def test_two_clicks_at_the_same_moment_allow_the_member_once(app, client, login, cast, make_roadmap, mailbox, monkeypatch):
+    """Both requests read "not allowed yet"; the other one saves first, this one
+    meets the primary key: told it is done, not a 500, and no second email."""
+    from extranet.extensions import db
+    from extranet.roadmaps import editing
+    from extranet.roadmaps.models import roadmap_editor
+
+    roadmap = make_roadmap()
+    member = cast["member"]
+    real_add_editor = editing.add_editor
+
+    def add_editor_after_the_other_click(actor, roadmap_, user):
+        # The other request's transaction, committed while this one has already read the editors.
+        with db.engine.begin() as connection:
+            connection.execute(roadmap_editor.insert().values(roadmap_id=roadmap_.id, user_id=user.id))
+        return real_add_editor(actor, roadmap_, user)
+
+    monkeypatch.setattr(editing, "add_editor", add_editor_after_the_other_click)
+    login(cast["coordinator"])
+    mailbox.clear()
+    response = client.post(f"/roadmaps/{roadmap.id}/editors", data={"user_id": str(member.id)})
+    assert response.status_code == 302
+    assert "Alice Adhérente est déjà autorisé·e à modifier cette feuille de route" in text(client.get(response.headers["Location"]))
+    assert editor_ids(app, roadmap.id) == {member.id}
+    assert mailbox.to(member.email) == []
+
+
+@pytest.mark.parametrize("status, says", [
+    ("draft", "C'est un brouillon : vous pouvez la modifier dès maintenant"),
+    ("returned", "L'équipe nationale l'a renvoyée pour modifications : vous pouvez la modifier dès maintenant"),
+    ("submitted", "L'équipe nationale est en train de l'examiner : personne ne peut la modifier d'ici là"),
+    ("validated", "Elle est validée : son contenu ne change plus, mais vous pouvez renseigner les valeurs"),
+])
+def test_the_email_says_when_the_member_may_edit(app, client, login, cast, make_roadmap, mailbox, status, says):
+    roadmap = make_roadmap(status=status)
+    login(cast["coordinator"])
+    mailbox.clear()
+    assert client.post(f"/roadmaps/{roadmap.id}/editors", data={"user_id": str(cast["member"].id)}).status_code == 302
+    [message] = mailbox.to(cast["member"].email)
+    body = " ".join(mailbox.body(message).replace("\u00a0", " ").split())
+    assert says in body
+    assert "chaque fois qu'elle est à l'état de brouillon ou renvoyée pour modifications" in body
+
+
 def test_the_email_speaks_the_members_language(app, client, login, cast, make_roadmap, mailbox):
     roadmap = make_roadmap()
     login(cast["coordinator"])
@@ -152,7 +210,9 @@ def test_an_allowed_member_cannot_edit_once_submitted(app, client, login, cast, 
     assert client.post(f"/roadmaps/{roadmap.id}/editors", data={"user_id": str(cast["member"].id)}).status_code == 302
     member_client = app.test_client()
     login(cast["member"], client=member_client)
-    assert member_client.get(f"/roadmaps/{roadmap.id}/summary").status_code == 403
+    # Frozen: the form sends them back to the roadmap page, told why (see test_roadmaps_locked.py).
+    frozen = member_client.get(f"/roadmaps/{roadmap.id}/summary")
+    assert frozen.status_code == 302 and frozen.headers["Location"].endswith(f"/roadmaps/{roadmap.id}")
     assert 'id="edit-summary"' not in member_client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
     with database(app) as session:
         assert session.scalar(select(Roadmap.status).where(Roadmap.id == roadmap.id)) == "submitted"

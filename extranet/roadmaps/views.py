@@ -416,16 +416,29 @@ def editors(roadmap_id):
     if form.validate_on_submit():
         member = db.session.get(User, form.user_id.data)
         try:
-            editing.add_editor(_actor(), roadmap, member)
+            added = editing.add_editor(_actor(), roadmap, member)
+            db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             if error.message == "forbidden":
                 abort(403)
             _error_beside(form, "user_id", _("Choose a member from the list."))
-        else:
-            db.session.commit()
+            return _editors_page(roadmap, form, 400)
+        except IntegrityError:
+            # A double click: the other request added the same member a moment earlier.
+            db.session.rollback()
+            if member.id not in roadmap.editor_ids:
+                raise
+            added = False
+        if added:
             flash(_("%(name)s may now edit this roadmap; they are told by email.", name=member.name), "success")
-            return redirect(url_for("roadmaps.editors", roadmap_id=roadmap.id))
+        else:
+            flash(_("%(name)s is already allowed to edit this roadmap.", name=member.name), "info")
+        return redirect(url_for("roadmaps.editors", roadmap_id=roadmap.id))
+    if "csrf_token" not in form.errors and form.user_id.data in roadmap.editor_ids:
+        # The second click of a double click, once the first one is saved: nothing to do.
+        flash(_("%(name)s is already allowed to edit this roadmap.", name=db.session.get(User, form.user_id.data).name), "info")
+        return redirect(url_for("roadmaps.editors", roadmap_id=roadmap.id))
     return _editors_page(roadmap, form, 400)
 
 
