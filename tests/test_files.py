@@ -402,7 +402,8 @@ def test_extraction_still_works_after_its_processes_were_killed(tmp_path):
 
 
 def test_extractions_from_several_threads_each_get_their_text(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "EXTRACTION_SECONDS", 4)
+    # Long enough for a fresh extraction worker to start on a machine under heavy load.
+    monkeypatch.setattr(files, "EXTRACTION_SECONDS", 15)
     paths = {f"territoire-{n}-fin": write(tmp_path, make.pdf(f"territoire-{n}-fin", pages=2), f"t{n}.pdf") for n in range(12)}
     with ThreadPoolExecutor(max_workers=6) as pool:
         stuck = pool.submit(files.extract_text_bounded, never_ending_file(tmp_path), FileFormat.TXT)

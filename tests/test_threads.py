@@ -13,6 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from extranet import storage
@@ -839,6 +840,7 @@ def test_open_a_thread_and_reply_in_a_browser(live_server, page, person, app, ma
     assert "wrote:" in page.get_by_label("Your reply").input_value()
     page.get_by_label("Your reply").fill("Une réponse")
     page.get_by_role("button", name="Send my reply").click()
-    assert page.locator("#messages article").count() == 2
+    # Waits for the new page: under load the click returns before it has loaded.
+    expect(page.locator("#messages article")).to_have_count(2)
     assert page.csp_violations == []
     assert group.slug
