@@ -589,7 +589,7 @@ def test_a_message_typed_on_a_page_read_before_a_new_submission_is_kept(app, cas
     answer = animator.post(f"/roadmaps/{roadmap_id}/send-back", data={"message": message, "version": read_at})
     assert answer.status_code == 409
     assert element(answer, "message").text() == message
-    assert "Quelqu'un d'autre a modifié cette feuille de route" in text(answer)
+    assert cast["coordinator"].name in text(answer)  # told who changed it (views.edit_conflict's message)
     assert status_of(app, roadmap_id) == "submitted"
     # Sent again knowingly, from the page that now holds the current version.
     version = element(answer, "version").attrs["value"]
