@@ -583,7 +583,8 @@ def test_partners_changed_meanwhile_keep_the_ticks_typed(app, client, login, peo
         "version": field_value(form, "version"), "kind_ccas": "y", "names_ccas": "CCAS de Lyon",
     })
     assert response.status_code == 409
-    assert "Quelqu'un d'autre a modifié cette feuille de route" in flashed(response)
+    # The same coordinator changed the summary in another tab.
+    assert "Vous avez modifié cette feuille de route dans un autre onglet" in flashed(response)
     assert textarea(response, "names_ccas") == "CCAS de Lyon"
     assert 'id="kind_ccas"' in response.get_data(as_text=True) and re.search(r'<input[^>]*checked[^>]*id="kind_ccas"|<input[^>]*id="kind_ccas"[^>]*checked', response.get_data(as_text=True))
     assert load(app, roadmap.id).partners == []
@@ -591,3 +592,15 @@ def test_partners_changed_meanwhile_keep_the_ticks_typed(app, client, login, peo
         "version": field_value(response, "version"), "kind_ccas": "y", "names_ccas": "CCAS de Lyon",
     }).status_code == 302
     assert [(p.kind, p.name) for p in load(app, roadmap.id).partners] == [(PartnerKind.CCAS, "CCAS de Lyon")]
+
+
+def test_the_same_person_in_two_tabs_is_told_it_was_them(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap()
+    login(people["coordinator"])
+    version = int(field_value(client.get(f"/roadmaps/{roadmap.id}/summary"), "version"))
+    data = {"version": version, "context": "Premier onglet", "strategy": "", "budget_note": ""}
+    assert client.post(f"/roadmaps/{roadmap.id}/summary", data=data).status_code == 302
+    second = client.post(f"/roadmaps/{roadmap.id}/summary", data={**data, "context": "Second onglet"})
+    assert second.status_code == 409
+    assert "dans un autre onglet" in flashed(second) and "Quelqu'un d'autre" not in flashed(second)
+    assert textarea(second, "context") == "Second onglet"

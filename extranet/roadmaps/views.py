@@ -69,14 +69,19 @@ def edit_conflict(form, roadmap: Roadmap) -> None:
     person's change, which they have been shown the roadmap page link to read."""
     db.session.rollback()
     db.session.refresh(roadmap)
-    flash(
-        _(
+    if roadmap.updated_by_id is not None and roadmap.updated_by_id == _actor().id:
+        # The same person in another tab or window: "someone else" would puzzle them.
+        message = _(
+            "You changed this roadmap in another tab or window while this form was open. "
+            "Your text here is kept below: open the roadmap in another tab to compare, then save again to apply it."
+        )
+    else:
+        message = _(
             "Someone else changed this roadmap while you were editing it (by %(name)s). "
-            "Your text is kept below: check the roadmap, then save again to apply it.",
+            "Your text is kept below: open the roadmap in another tab to compare, then save again to apply it.",
             name=roadmap.updated_by.name if roadmap.updated_by else _("another person"),
-        ),
-        "warning",
-    )
+        )
+    flash(message, "warning")
     if hasattr(form, "version"):
         form.version.data = roadmap.version
         form.version.raw_data = [str(roadmap.version)]
