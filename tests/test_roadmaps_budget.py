@@ -69,11 +69,14 @@ def test_the_roadmap_page_shows_the_six_lines_and_their_totals_in_euros(app, cli
     html = client.get(f"/roadmaps/{roadmap.id}").get_data(as_text=True)
     table = node(html, "budget-table")
     rows = [plain(r.text()) for r in table.iter() if r.tag == "tr"]
-    assert len(rows) == 1 + 6 + 1  # header, fiche 5's six lines in order, total
+    # Header, the four lines filled in fiche 5's order (the two empty ones left out), total.
+    assert len(rows) == 1 + 4 + 1
     assert rows[1].startswith("Poste de coordinateur / animateur")
     assert "60 000,00 € 30 000,00 € 30 000,00 €" in rows[1]
-    assert rows[3].startswith("Mesures d'intervention sociale") and rows[3].endswith("0,00 € 0,00 € 0,00 €")
-    assert "12 345,67 € 0,00 € 12 345,67 €" in rows[4]
+    assert rows[2].startswith("Ingénierie de projet")
+    assert not any(r.startswith("Mesures d'intervention sociale") for r in rows)
+    assert rows[3].startswith("Observation sociale") and "12 345,67 € 0,00 € 12 345,67 €" in rows[3]
+    assert rows[4].startswith("Communication")
     assert rows[-1] == "Total 105 345,67 € 39 000,00 € 66 345,67 €"
     assert not any("budget-problem" in n.classes for n in parse(html).iter())
     assert 'id="edit-budget"' not in html

@@ -154,7 +154,7 @@ def test_print_page_shows_every_section_without_forms_or_buttons(client, logged_
     html = response.get_data(as_text=True)
     tree = parse(html)
     h1 = [node.text() for node in tree.iter() if node.tag == "h1"]
-    assert h1 == ["Feuille de route Métropole de Lyon 2023–2024"]
+    assert h1 == ["Feuille de route — Métropole de Lyon, 2023–2024"]
     ids = {node.attrs.get("id") for node in tree.iter()}
     for section in ("context", "actions", "indicators", "budget", "governance", "attachments"):
         assert f"section-{section}" in ids
@@ -164,8 +164,9 @@ def test_print_page_shows_every_section_without_forms_or_buttons(client, logged_
                   "Captation de logements dans le parc privé", "Ménages accédant au logement depuis la rue",
                   "Taux de sortie vers le logement", "Nuit de la solidarité", "Grand Lyon Habitat"):
         assert shown in text, shown
-    assert not [node for node in tree.iter() if node.tag in ("form", "button", "input", "select", "textarea")]
-    assert not [node for node in tree.iter() if "fr-btn" in node.classes]
+    # Only the "Imprimer" button, which print.css leaves off the paper.
+    controls = [node for node in tree.iter() if node.tag in ("form", "button", "input", "select", "textarea") or "fr-btn" in node.classes]
+    assert [node.attrs.get("id") for node in controls] == ["print-button"] and "no-print" in controls[0].classes
     # Its own layout: not the site's menu and footer.
     assert "fr-header" not in html and "fr-footer" not in html and 'id="navigation"' not in html
 
@@ -175,7 +176,7 @@ def test_print_page_of_an_empty_roadmap(client, logged_in, make_roadmap):
     logged_in("coordinator", territory="lyon")
     tree = parse(client.get(f"/roadmaps/{roadmap.id}/print").get_data(as_text=True))
     assert "Brouillon" in tree.text()
-    assert not [node for node in tree.iter() if node.tag in ("form", "button")]
+    assert [node.attrs.get("id") for node in tree.iter() if node.tag in ("form", "button")] == ["print-button"]
 
 
 # --- PDF ---------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ def test_pdf_of_a_filled_roadmap(client, logged_in, make_roadmap):
     body = response.get_data()
     assert body.startswith(b"%PDF")
     text = pdf_text(body)
-    assert "Feuille de route Métropole de Lyon 2023–2024" in text
+    assert "Feuille de route — Métropole de Lyon, 2023–2024" in text
     assert "Commission de prévention des expulsions" in text
     # The budget's total over the four lines: 60 000 + 25 000 + 12 345,67 + 8 000.
     assert "105 345,67" in text
