@@ -526,8 +526,12 @@ def test_progress_follows_how_the_national_indicator_adds_up(app, make_roadmap, 
         db.session.rollback()
 
 
-@pytest.mark.parametrize("unit, aggregation", [("%", Aggregation.RATE), (" % ", Aggregation.RATE), ("ménages", Aggregation.FLOW), ("", Aggregation.FLOW)])
-def test_an_own_indicator_in_percent_is_a_rate_otherwise_a_flow(unit, aggregation):
+@pytest.mark.parametrize("unit, aggregation", [
+    ("%", Aggregation.RATE), (" % ", Aggregation.RATE), ("pourcentage", Aggregation.RATE), ("Taux", Aggregation.RATE),
+    ("mois", Aggregation.RATE), ("jours", Aggregation.RATE), ("ménages", Aggregation.FLOW), ("logements", Aggregation.FLOW),
+    ("personnes", Aggregation.FLOW), ("animations", Aggregation.FLOW), ("jours d'attente", Aggregation.RATE), ("", Aggregation.FLOW),
+])
+def test_an_own_indicator_in_a_unit_of_ratio_or_time_is_read_like_a_rate(unit, aggregation):
     assert RoadmapIndicator(name="x", unit=unit).aggregation == aggregation
 
 

@@ -58,6 +58,11 @@ TITLE_MAX = 300
 NAME_MAX = 300
 UNIT_MAX = 50
 AMOUNT = Numeric(14, 2)
+# Units whose figures never add up over periods (see RoadmapIndicator.aggregation).
+RATE_OR_DURATION_UNITS = frozenset({
+    "pourcentage", "pourcent", "taux", "ratio", "mois", "jour", "jours", "semaine", "semaines",
+    "an", "ans", "année", "années", "heure", "heures", "délai", "durée",
+})
 
 
 class RoadmapStatus(enum.StrEnum):
@@ -404,10 +409,15 @@ class RoadmapIndicator(db.Model):
 
     @property
     def aggregation(self) -> Aggregation:
-        """The national list says it for a shared indicator; an own one in "%" is a rate, otherwise a flow."""
+        """The national list says it for a shared indicator. An own one in a unit
+        of ratio or of time ("%", "taux", "mois", "jours"…) is read like a rate:
+        its latest value counts, months of waiting do not add up over a year;
+        any other unit is a flow."""
         if self.indicator is not None:
             return self.indicator.aggregation
-        return Aggregation.RATE if (self.unit or "").strip() == "%" else Aggregation.FLOW
+        unit = (self.unit or "").strip().lower()
+        first_word = unit.split()[0] if unit else ""
+        return Aggregation.RATE if "%" in unit or first_word in RATE_OR_DURATION_UNITS else Aggregation.FLOW
 
 
 class IndicatorTarget(db.Model):
