@@ -19,8 +19,13 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 320
-LEFT, RIGHT, TOP, BOTTOM = 72, 16, 40, 64
+# Drawn for a phone: about 360 user units wide, so 13-unit text stays about 12 px on a
+# 390 px screen; the stylesheet caps the drawing's width (svg.chart) so it does not grow
+# huge on a wide screen either.
+WIDTH, HEIGHT = 400, 260
+LEFT, RIGHT, TOP, BOTTOM = 60, 10, 36, 56
+FONT_SIZE = 13
+SLANT_OVER = 5  # more labels than this under the plot are slanted, or they overlap
 # DSFR colours with a contrast of at least 3:1 on white, told apart by shape too (bars, solid and dashed lines).
 PALETTE = ("#000091", "#CE614A", "#18753C", "#6E445A")
 DASHES = (None, "6 4", "2 3", "8 3 2 3")
@@ -121,7 +126,7 @@ def svg(chart: Chart, number=_default_number) -> Markup:
         return TOP + plot_h - (float(value) - low) / (high - low) * plot_h
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg"{_attrs(viewBox=f"0 0 {WIDTH} {HEIGHT}", width="100%", role="img", aria_labelledby=f"{chart.id}-title {chart.id}-desc", font_family="Marianne, arial, sans-serif", font_size="12", class_="chart")}>',
+        f'<svg xmlns="http://www.w3.org/2000/svg"{_attrs(viewBox=f"0 0 {WIDTH} {HEIGHT}", width="100%", role="img", aria_labelledby=f"{chart.id}-title {chart.id}-desc", font_family="Marianne, arial, sans-serif", font_size=str(FONT_SIZE), class_="chart")}>',
         f'<title id="{escape(chart.id)}-title">{escape(chart.title)}</title>',
         f'<desc id="{escape(chart.id)}-desc">{escape(chart.description)}</desc>',
     ]
@@ -136,7 +141,7 @@ def svg(chart: Chart, number=_default_number) -> Markup:
             shown = shown.quantize(Decimal(1))
         parts.append(_text(LEFT - 8, y + 4, number(shown), text_anchor="end", fill="#3A3A3A"))
     # Labels under the slots, slanted when there are many.
-    slant = count > 8
+    slant = count > SLANT_OVER
     for i, label in enumerate(chart.labels):
         x = LEFT + slot * (i + 0.5)
         y = TOP + plot_h + 18
@@ -180,7 +185,7 @@ def svg(chart: Chart, number=_default_number) -> Markup:
         else:
             parts.append(f'<line{_attrs(x1=x, x2=x + 24, y1=19, y2=19, stroke=colour, stroke_width="2.5", stroke_dasharray=DASHES[s_index % len(DASHES)])}/>')
         parts.append(_text(x + 30, 24, series.name, fill="#161616"))
-        x += 30 + 7 * len(series.name) + 24
+        x += 30 + 8 * len(series.name) + 20
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -208,7 +213,7 @@ def render(chart: Chart, number=_default_number) -> Markup:
     if not chart.labels or not any(v is not None for s in chart.series for v in s.values):
         return Markup(f'<p class="fr-text--sm">{escape(chart.empty_text)}</p>')
     return Markup(
-        f'<figure class="fr-my-3w" id="{escape(chart.id)}">'
+        f'<figure class="fr-my-3w chart-figure" id="{escape(chart.id)}">'
         f'<div class="fr-grid-row fr-grid-row--gutters"><div class="fr-col-12 fr-col-lg-6">{svg(chart, number)}</div>'
         f'<div class="fr-col-12 fr-col-lg-6">{table(chart, number)}</div></div></figure>'
     )

@@ -81,3 +81,14 @@ def test_many_labels_slant_and_scale_covers_the_largest_figure():
 def test_table_escapes_labels():
     html = str(table(Chart(title="<b>t</b>", description="d", labels=["<i>x</i>"], series=[Series("<u>s</u>", [1])]), number=str))
     assert "<b>" not in html and "<i>" not in html and "<u>" not in html and "&lt;i&gt;x&lt;/i&gt;" in html
+
+
+def test_chart_text_stays_readable_on_a_phone():
+    """Drawn about as wide as a phone, so its text is not scaled down to a few pixels there."""
+    root = ET.fromstring(str(svg(chart())))
+    width = float(root.get("viewBox").split()[2])
+    assert width <= 420 and float(root.get("font-size")) >= 12
+    # The table beside it is named by a caption the stylesheet keeps small, in a figure without side margins.
+    html = parse(str(render(chart())))
+    figure = next(n for n in html.iter() if n.tag == "figure")
+    assert "chart-figure" in figure.classes and any(n.tag == "caption" for n in figure.iter())

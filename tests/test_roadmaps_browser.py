@@ -78,7 +78,7 @@ def test_an_action_on_axis_12_submitted_validated_then_found_by_another_territor
     card = page.locator("#territory-nantes")
     assert "Nantes Métropole" in card.locator("h2").inner_text()
     assert TITLE in card.inner_text()
-    card.get_by_role("link", name="Feuille de route 2023–2024").click()
+    card.get_by_role("link", name="Feuille de route — Nantes Métropole, 2023–2024").click()
     page.wait_for_url(f"**/roadmaps/{roadmap.id}**")
     assert TITLE in page.locator("#actions-axis-12").inner_text()
     assert page.csp_violations == []

@@ -192,7 +192,7 @@ def listed(client, query="") -> list[str]:
     response = client.get(f"/roadmaps/{query}")
     assert response.status_code == 200
     rows = [n for n in parse(response.get_data(as_text=True)).iter() if n.tag == "tr"][1:]
-    return [next(c for c in row.children if not isinstance(c, str) and c.tag == "td").text() for row in rows]
+    return [[c for c in row.children if not isinstance(c, str) and c.tag == "td"][1].text() for row in rows]
 
 
 def territory_names(app, *slugs):
@@ -450,3 +450,61 @@ def test_the_pages_run_as_many_queries_for_8_roadmaps_as_for_2(app, client, logg
     assert large == small
     four = queries_for(app, client, "/roadmaps/compare?territory=lyon&territory=nantes&territory=metz&territory=amiens")
     assert four == small[-1]
+
+
+def test_library_rows_start_with_the_roadmap_title_and_its_status_badge(app, client, logged_in, make_roadmap):
+    """On a phone the first column is what shows: the roadmap's shared title and status."""
+    mine = make_roadmap("lyon", status="draft")
+    make_roadmap("nantes", status="validated")
+    logged_in("member", territory="lyon")
+    html = client.get("/roadmaps/").get_data(as_text=True)
+    rows = [n for n in parse(html).iter() if n.tag == "tr"][1:]
+    firsts = {}
+    for row in rows:
+        first = next(c for c in row.children if not isinstance(c, str) and c.tag == "td")
+        badge = next(n for n in first.iter() if "roadmap-status-badge" in n.classes)
+        link = next(n for n in first.iter() if n.tag == "a")
+        firsts[link.attrs["href"]] = (link.text().strip(), [c for c in badge.classes if c.startswith("roadmap-status-badge--")])
+    assert firsts[f"/roadmaps/{mine.id}"][1] == ["roadmap-status-badge--draft"]
+    assert firsts[f"/roadmaps/{mine.id}"][0].startswith("Feuille de route — Métropole de Lyon, ")
+    assert sorted(v[1][0] for v in firsts.values()) == ["roadmap-status-badge--draft", "roadmap-status-badge--validated"]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "member", "animator"])
+def test_library_links_to_the_national_indicators(client, logged_in, role):
+    logged_in(role, territory=None if role == "animator" else "lyon")
+    html = client.get("/roadmaps/").get_data(as_text=True)
+    link = next(n for n in parse(html).iter() if n.attrs.get("id") == "national-indicators-link")
+    assert link.attrs["href"] == "/roadmaps/indicators" and link.text().strip() == "Indicateurs nationaux"
+    assert client.get(link.attrs["href"]).status_code == 200
+
+
+@pytest.mark.parametrize(("territory", "notice"), [("nantes", True), ("lyon", False)])
+def test_a_status_filter_the_reader_may_not_use_is_ignored_with_a_notice(app, client, logged_in, make_roadmap, territory, notice):
+    make_roadmap("lyon", status="draft")
+    make_roadmap("rennes", status="validated")
+    logged_in("member", territory=territory)
+    html = client.get("/roadmaps/?status=draft").get_data(as_text=True)
+    assert ('id="library-status-refused"' in html) is notice
+    if notice:
+        assert "Le filtre de statut «\u00a0Brouillon\u00a0» ne vous est pas ouvert" in html
+        assert listed(client, "?status=draft") == listed(client)  # still ignored
+    # Nonsense is ignored without a word.
+    assert 'id="library-status-refused"' not in client.get("/roadmaps/?status=lost").get_data(as_text=True)
+
+
+def test_the_axis_view_links_each_action_to_its_own_anchor(app, client, logged_in, make_roadmap):
+    roadmap = make_roadmap("lyon", status="validated")
+    logged_in("member", territory="nantes")
+    html = client.get("/roadmaps/axes/12").get_data(as_text=True)
+    assert "#section-actions" not in html
+    articles = [n for n in parse(html).iter() if "roadmap-action" in n.classes and n.tag == "article"]
+    assert articles
+    for article in articles:
+        action_id = article.attrs["id"].removeprefix("action-")
+        heading = next(n for n in article.iter() if n.attrs.get("id") == f"action-{action_id}-title")
+        assert next(n for n in heading.iter() if n.tag == "a").attrs["href"] == f"/roadmaps/{roadmap.id}#action-{action_id}"
+        assert article.attrs["tabindex"] == "-1"  # following the anchor moves keyboard focus, script or not
+    # Axis names cut in the menus end with one ellipsis character.
+    options = [n.text() for n in parse(html).iter() if n.tag == "option"]
+    assert not any("..." in text for text in options) and any(text.endswith("…") for text in options)

@@ -409,7 +409,7 @@ def test_national_list_add_edit_duplicate_take_off_and_back(app, client, logged_
         assert kept is not None and len(kept.targets) == 2 and len(kept.values) == 1
     html = client.get("/roadmaps/indicators").get_data(as_text=True)
     removed = table_rows(html, "removed-list")
-    assert SHARED in removed[1][0] and "1 feuille de route" in removed[1][3]
+    assert SHARED in removed[1][0] and "1 feuille de route" in removed[1][4]
     assert SHARED not in summary(client.get("/roadmaps/network").get_data(as_text=True))
     assert client.post(f"/roadmaps/indicators/{shared_id}/restore").status_code == 302
     assert SHARED in summary(client.get("/roadmaps/network").get_data(as_text=True))
@@ -430,7 +430,7 @@ def test_the_national_team_says_how_an_indicator_adds_up(app, client, logged_in)
         added_id = added.id
     html = client.get("/roadmaps/indicators").get_data(as_text=True)
     row = next(r for r in table_rows(html, "national-list") if "Taux de maintien" in r[0])
-    assert row[2].replace("\xa0", " ") == french(app, "Rate: the latest value counts, averaged across territories (e.g. a percentage)").replace("\xa0", " ")
+    assert row[3].replace("\xa0", " ") == french(app, "Rate: the latest value counts, averaged across territories (e.g. a percentage)").replace("\xa0", " ")
     edit = client.get(f"/roadmaps/indicators/{added_id}/edit").get_data(as_text=True)
     assert [n.attrs.get("value") for n in parse(edit).iter()
             if n.tag == "input" and n.attrs.get("name") == "aggregation" and "checked" in n.attrs] == ["rate"]
@@ -490,3 +490,29 @@ def test_network_page_runs_the_same_queries_for_2_and_8_territories(app, client,
                                                      "/roadmaps/network.xlsx", "/roadmaps/indicators")]
     assert many == few
     assert max(many) <= 15
+
+
+def test_network_pages_on_a_phone_use_the_shared_badges_and_wrapping_cells(app, client, logged_in, make_roadmap):
+    """A roadmap's status reads as on its own page; the national list's descriptions
+    wrap in a plain cell instead of stretching a bold header cell (and the page) on a phone."""
+    make_roadmap("lyon", status="validated")
+    make_roadmap("nantes", status="draft")
+    logged_in("admin")
+    html = client.get("/roadmaps/network?roadmaps=all").get_data(as_text=True)
+    table = next(n for n in parse(html).iter() if n.attrs.get("id") == "territory-table")
+    badges = [n for n in table.iter() if "roadmap-status-badge" in n.classes]
+    assert [c for b in badges for c in b.classes if c.startswith("roadmap-status-badge--")] == ["roadmap-status-badge--draft"]
+    # The chart's table is named by a caption, not by a heading.
+    figure = next(n for n in parse(html).iter() if n.tag == "figure")
+    assert "chart-figure" in figure.classes and any(n.tag == "caption" for n in figure.iter())
+    assert not any(n.tag in ("h2", "h3", "h4") for n in figure.iter())
+    with database(app) as session:
+        indicator = session.scalar(select(Indicator).filter_by(name=SHARED))
+        indicator.description = "Une description assez longue pour devoir passer à la ligne sur un téléphone."
+        session.commit()
+    listed = parse(client.get("/roadmaps/indicators").get_data(as_text=True))
+    row = next(tr for tr in listed.iter() if tr.tag == "tr" and SHARED in tr.text())
+    header = next(c for c in row.iter() if c.tag == "th")
+    assert header.text().strip() == SHARED and "fr-cell--multiline" in header.classes
+    cell = next(c for c in row.iter() if c.tag == "td" and "passer à la ligne" in c.text())
+    assert "fr-cell--multiline" in cell.classes

@@ -72,6 +72,11 @@ def library():
         status=next((s for s in statuses if s.value == status), None),
         period=_period_arg(periods),
     )
+    # A status the reader may not see (drafts of another territory) filters nothing, as
+    # anything else unknown, but a real status is named so the reader knows why.
+    refused_status = None
+    if status and filters.status is None:
+        refused_status = next((s for s in RoadmapStatus if s.value == status), None)
     page = db.paginate(queries.library_query(user, filters), page=page_arg(), per_page=queries.ROADMAPS_PER_PAGE,
                        error_out=False)
     # A coordinator whose territory has no roadmap yet is shown where to start it.
@@ -89,6 +94,7 @@ def library():
         territories=territories,
         periods=periods,
         statuses=statuses,
+        refused_status=refused_status,
         waves=WAVES,
     )
 
