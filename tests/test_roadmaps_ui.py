@@ -246,3 +246,113 @@ def test_a_first_roadmap_starts_with_no_editor(app, client, login, people):
     assert "peuvent aussi modifier celle-ci" not in page
     with database(app) as session:
         assert session.get(Roadmap, roadmap_id_of(app, 2023)).editors == []
+
+
+# --- UI fix round 2: the roadmap's name on every page, errors where the person is ----------------
+
+
+def first_indicator_id(app, roadmap_id) -> int:
+    with database(app) as session:
+        return session.get(Roadmap, roadmap_id).indicators[0].id
+
+
+def assert_named_in_french(response):
+    """The page's title, breadcrumb and lead name the roadmap one way, never « de Métropole »."""
+    assert response.status_code == 200
+    page = text(response)
+    title = page.split("<title>", 1)[1].split("</title>")[0]
+    assert f" — {TITLE} — " in title, title  # the page, the roadmap, the site
+    assert TITLE in by_id(response, "breadcrumb").text()
+    assert by_id(response, "roadmap-title").text().strip() == TITLE
+    assert "de Métropole" not in page and "Feuille de route Métropole" not in page
+
+
+@pytest.mark.parametrize("path", [
+    "summary", "partners", "attachments", "editors", "budget", "indicators/new", "actions/new",
+    "indicators/{indicator}/edit", "indicators/{indicator}/values",
+])
+def test_every_edit_page_names_the_roadmap_in_french(app, client, login, people, make_roadmap, path):
+    roadmap = make_roadmap()
+    login(people["coordinator"])
+    url = f"/roadmaps/{roadmap.id}/" + path.format(indicator=first_indicator_id(app, roadmap.id))
+    assert_named_in_french(client.get(url))
+
+
+@pytest.mark.parametrize("path", ["versions", "send-back", "versions/compare?a=1&b=current"])
+def test_the_review_pages_name_the_roadmap_in_french(app, client, login, people, make_roadmap, path):
+    roadmap = make_roadmap(status="submitted")
+    login(people["national"])
+    response = client.get(f"/roadmaps/{roadmap.id}/{path}")
+    assert_named_in_french(response)
+    if path == "versions":
+        assert "roadmap-status-badge--submitted" in response.get_data(as_text=True)
+        # Long send-back messages wrap inside their cell instead of running off the page.
+        assert "fr-table--multiline" in by_id(response, "versions").classes
+
+
+def test_a_refused_comment_keeps_its_text_beside_the_box(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap(status="submitted")
+    login(people["national"])
+    typed = "Le budget de l'observation sociale est à préciser. " * 400  # beyond the 20 000 characters
+    response = client.post(f"/roadmaps/{roadmap.id}/comments", data={"section": "budget", "body": typed})
+    assert response.status_code == 400
+    box = by_id(response, "comment-body-budget")
+    assert html_lib.unescape(box.text()).strip() == typed.strip()
+    assert "autofocus" in box.attrs  # the page opens on the box, not at its top
+    assert by_id(response, "comment-body-budget-error").text() == "20000 caractères au maximum."
+    # Only that section's box: the others stay empty and quiet.
+    assert by_id(response, "comment-body-actions").text().strip() == ""
+    assert not any(n.attrs.get("id") == "comment-body-actions-error" for n in parse(response.get_data(as_text=True)).iter())
+    with database(app) as session:
+        assert session.get(Roadmap, roadmap.id).comments == []
+
+
+def test_an_empty_comment_goes_back_to_its_box_with_the_error_beside_it(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap(status="submitted")
+    login(people["national"])
+    sent = client.post(f"/roadmaps/{roadmap.id}/comments", data={"section": "indicators", "body": " "})
+    assert sent.status_code == 302
+    assert sent.headers["Location"].endswith(f"/roadmaps/{roadmap.id}?comment_section=indicators#section-indicators")
+    response = client.get(sent.headers["Location"])
+    assert by_id(response, "comment-body-indicators-error").text() == "Rédigez votre commentaire."
+
+
+def test_the_budget_error_summary_links_to_the_fields_in_error(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap()
+    login(people["coordinator"])
+    with database(app) as session:
+        version = session.get(Roadmap, roadmap.id).version
+    data = {"version": version, "coordinator_actions": "Un poste", "coordinator_total": "60 000", "coordinator_share": "20 000",
+            "engineering_total": "mille", "engineering_share": ""}
+    response = client.post(f"/roadmaps/{roadmap.id}/budget", data=data)
+    assert response.status_code == 400
+    tree = parse(response.get_data(as_text=True))
+    summary = next(n for n in tree.iter() if n.tag == "div" and "fr-alert--error" in n.classes)
+    links = {n.attrs["href"]: " ".join(n.text().split()) for n in summary.iter() if n.tag == "a"}
+    assert set(links) == {"#coordinator_share", "#engineering_total"}
+    assert links["#coordinator_share"].startswith("Poste de coordinateur / animateur — Part de la collectivité")
+    assert "Part de la collectivité" in links["#coordinator_share"] and "50/50" in links["#coordinator_share"]
+    ids = {n.attrs.get("id") for n in tree.iter()}
+    assert {"coordinator_share", "engineering_total"} <= ids  # every link lands on its field
+
+
+def test_each_partner_category_is_named_once_on_screen(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap()
+    login(people["coordinator"])
+    response = client.get(f"/roadmaps/{roadmap.id}/partners")
+    tree = parse(response.get_data(as_text=True))
+    label = next(n for n in tree.iter() if n.tag == "label" and n.attrs.get("for") == "names_caf")
+    hidden = next(n for n in label.iter() if n.tag == "span" and "fr-sr-only" in n.classes)
+    assert " ".join(label.text().split()).startswith("Noms (un par ligne) — CAF")
+    assert hidden.text().strip() == "— CAF"
+    assert "Noms — " not in text(response)
+
+
+def test_the_other_period_fields_say_when_they_count(app, client, login, people, make_roadmap):
+    roadmap = make_roadmap()
+    login(people["coordinator"])
+    response = client.get(f"/roadmaps/{roadmap.id}/indicators/{first_indicator_id(app, roadmap.id)}/values")
+    fieldset = by_id(response, "custom-period")
+    assert fieldset.tag == "fieldset"
+    assert by_id(response, "custom-period-hint").text().startswith("Seulement pour une autre période")
+    assert {n.attrs.get("id") for n in fieldset.iter()} >= {"label", "period_start", "period_end"}

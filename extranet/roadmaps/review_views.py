@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -52,7 +52,7 @@ from extranet.roadmaps.models import (
     RoadmapVersion,
 )
 from extranet.roadmaps.review_forms import CommentForm, SendBackForm, VersionForm, posted_version
-from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict
+from extranet.roadmaps.views import _actor, _roadmap, bp, edit_conflict, show
 from extranet.toolbox.models import Document, DocumentVersion
 
 
@@ -268,20 +268,36 @@ def comment(roadmap_id):
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
-        for errors in (form.section.errors, form.body.errors):
-            for error in errors:
+        if section is None:
+            for error in form.section.errors:
                 flash(str(error), "error")
-        return _show(roadmap, anchor)
+            return _show(roadmap)
+        if not form.body.data:
+            # Nothing typed, nothing to keep: back to the box, its error beside it.
+            for error in form.body.errors:
+                flash(str(error), "error")
+            url = url_for("roadmaps.show", roadmap_id=roadmap.id, comment_section=section)
+            return redirect(f"{url}#{anchor}")
+        return _comment_refused(roadmap, section, form.body.data, [str(e) for e in form.body.errors])
     try:
         item = services.comment(actor, roadmap, form.section.data, form.body.data)
         notifications.commented(actor, roadmap, item)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        _refused(error)
-        return _show(roadmap, anchor)
+        if error.message == "forbidden":
+            abort(403)
+        return _comment_refused(roadmap, section, form.body.data, [str(error.message)])
     flash(_("Your comment is added. The territory's coordinators have been told."), "success")
     return _show(roadmap, anchor)
+
+
+def _comment_refused(roadmap: Roadmap, section: str, body: str | None, errors: list[str]):
+    """The roadmap page again (400), the error beside the section's comment box
+    and the typed text in it (autofocus brings the box into view): a redirect
+    would have to carry the text in the session cookie, too small for it."""
+    g.roadmap_comment = {"section": section, "body": body or "", "errors": errors}
+    return show(roadmap.id), 400
 
 
 # --- Versions and their comparison ------------------------------------------------------------
