@@ -34,7 +34,6 @@ time go to stderr.
 """
 
 import argparse
-import gc
 import http.client
 import logging
 import os
@@ -61,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, select  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    measure_like_a_worker,
     FIRST_NAMES,
     LAST_NAMES,
     PASSWORD,
@@ -361,15 +361,7 @@ def bench_pages(args, url: str, root: Path, prefix: str = "") -> None:
     note(f"{args.events} events ({facts['closed_events']} in closed groups, {facts['month_events']} this month), "
          f"{facts['registrations']} registrations {facts['by_status']}, {args.users} accounts; the reader is registered to "
          f"{facts['reader_events']} events; on {url.split(':')[0]}, built in {time.perf_counter() - started:.0f} s")
-    # A worker as wsgi.py leaves it: start-up objects out of the collector's full passes.
-    gc.collect()
-    gc.freeze()
-    try:
-        measure(app, facts, args.requests, prefix)
-    finally:
-        gc.unfreeze()
-    with app.app_context():
-        db.engine.dispose()
+    measure_like_a_worker(app, measure, facts, args.requests, prefix)
 
 
 # --- Through a real server ------------------------------------------------------------------

@@ -143,3 +143,18 @@ def time_pages(app, clients: dict, pages: dict, requests: int):
             if response.status_code != 200:
                 sys.exit(f"{name}: {url} answered {response.status_code}")
     return queries, timings, cpu
+
+
+def measure_like_a_worker(app, measure, *args) -> None:
+    """Run ``measure(app, *args)`` as wsgi.py leaves a worker: start-up objects out
+    of the collector's full passes (gc.freeze), then close the database's connections."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        measure(app, *args)
+    finally:
+        gc.unfreeze()
+    with app.app_context():
+        db.engine.dispose()

@@ -36,7 +36,6 @@ queries each page runs and the build time go to stderr.
 
 import argparse
 import copy
-import gc
 import logging
 import random
 import secrets
@@ -55,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    measure_like_a_worker,
     FIRST_NAMES,
     LAST_NAMES,
     PASSWORD,
@@ -355,15 +355,7 @@ def bench_pages(args, url: str, root: Path, prefix: str = "") -> None:
          f"({counts['on_axis']} on axis {AXIS}), {counts['indicators']} indicators, {counts['targets']} targets, "
          f"{counts['values']} values ({counts['late']} territories late), {counts['comments']} comments; "
          f"on {url.split(':')[0]}, built in {time.perf_counter() - started:.0f} s")
-    # A worker as wsgi.py leaves it: start-up objects out of the collector's full passes.
-    gc.collect()
-    gc.freeze()
-    try:
-        measure(app, facts, args.requests, prefix)
-    finally:
-        gc.unfreeze()
-    with app.app_context():
-        db.engine.dispose()
+    measure_like_a_worker(app, measure, facts, args.requests, prefix)
 
 
 def main(argv=None):
