@@ -2,6 +2,8 @@
 
 import logging
 
+from datetime import datetime
+
 from flask import Flask, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -179,9 +181,30 @@ def _register_template_helpers(app: Flask) -> None:
     from extranet.markdown import render as render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
+    _register_date_filters(app)
 
     @app.context_processor
     def inject_locale():
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale() or "fr")}
+
+
+def _register_date_filters(app: Flask) -> None:
+    """Flask-Babel's ``dateformat``, writing « 1er avril » in French (see
+    ``timeutil.first_of_month_pattern``); named formats are resolved to their
+    pattern in the reader's language first."""
+    from babel.dates import get_date_format
+    from flask_babel import format_date, get_locale, to_user_timezone
+
+    from extranet.timeutil import first_of_month_pattern
+
+    def dateformat(value, format="medium"):
+        if value is None:
+            return ""
+        locale = get_locale() or "fr"
+        pattern = format if format not in ("short", "medium", "long", "full") else get_date_format(format, locale=locale).pattern
+        day = to_user_timezone(value).day if isinstance(value, datetime) else value.day
+        return format_date(value, first_of_month_pattern(pattern, day, locale))
+
+    app.jinja_env.filters["dateformat"] = dateformat

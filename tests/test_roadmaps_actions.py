@@ -220,7 +220,7 @@ def test_an_action_with_every_field_is_stored_last_and_shown_under_its_axis(app,
     assert "Équipe mobile de prévention des expulsions" in text
     assert "Commission de prévention des expulsions" in text  # build_roadmap()'s action on axis 12
     assert "2 actions" in text
-    for fact in ("Métropole de Lyon", "CAF, CCAPEX, ADIL", "1 mars 2023", "30 juin 2024", "En cours",
+    for fact in ("Métropole de Lyon", "CAF, CCAPEX, ADIL", "1er mars 2023", "30 juin 2024", "En cours",
                  "Guide de la prévention des expulsions"):
         assert fact in text, fact
     assert "<strong>avant</strong>" in shown.get_data(as_text=True)

@@ -44,7 +44,7 @@ from extranet.permissions import (
     is_registration_open,
 )
 from extranet.plan.models import Axis
-from extranet.timeutil import utcnow
+from extranet.timeutil import first_of_month_pattern, utcnow
 
 EVENTS_PER_PAGE = 20
 PARIS = "Europe/Paris"
@@ -70,7 +70,9 @@ def to_local(utc: datetime, timezone: str) -> datetime:
 
 def format_time(utc: datetime, timezone: str, fmt: str = "EEEE d MMMM y, HH:mm", locale=None) -> str:
     aware = utc.replace(tzinfo=ZoneInfo("UTC"))
-    return babel_format_datetime(aware, fmt, tzinfo=ZoneInfo(timezone), locale=locale or get_locale() or "fr")
+    locale = locale or get_locale() or "fr"
+    fmt = first_of_month_pattern(fmt, aware.astimezone(ZoneInfo(timezone)).day, locale)
+    return babel_format_datetime(aware, fmt, tzinfo=ZoneInfo(timezone), locale=locale)
 
 
 def differs_from_paris(utc: datetime, timezone: str) -> bool:
