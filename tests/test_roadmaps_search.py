@@ -122,3 +122,15 @@ def test_a_deactivated_or_territoryless_account_holds_no_territory_token(app, ma
         assert not any(t.startswith("territory:") for t in permissions.access_tokens(animator))
         member.active = False
         assert permissions.access_tokens(member) == set()
+
+
+def test_a_renamed_territory_is_found_under_its_new_name(app, make_user, make_roadmap):
+    roadmap = make_roadmap("lyon", "validated")
+    key = action_key(app, roadmap)
+    reader = make_user("member", territory="nantes")
+    with app.app_context():
+        db.session.get(Roadmap, roadmap.id).territory.name = "Métropole de Lugdunum"
+        db.session.commit()
+    # The roadmap by its title, its actions by the name they carry beside their own.
+    assert set(search_keys(app, reader, "Lugdunum")) >= {f"roadmap:{roadmap.id}", key}
+    assert search_keys(app, reader, "Lugdunum expulsions") == [key]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import object_session, selectinload
 from extranet import permissions
 from extranet.markdown import excerpt
 from extranet.roadmaps.models import Roadmap, RoadmapAction
+from extranet.territories.models import Territory
 from extranet.search import SearchEntry, register, register_dependent, register_kind
 
 MAX_CONTENT_CHARS = 100_000
@@ -92,6 +93,19 @@ def _actions_when_status_changes(roadmap: Roadmap):
     return list(object_session(roadmap).scalars(select(RoadmapAction).where(RoadmapAction.roadmap_id == roadmap.id)))
 
 
+def _territory_roadmaps(territory):
+    """Entries carry their territory's name: a renamed territory's roadmaps and actions follow."""
+    state = inspect(territory)
+    if state.pending or state.deleted or not state.attrs.name.history.has_changes():
+        return []
+    session = object_session(territory)
+    roadmaps = list(session.scalars(select(Roadmap).where(Roadmap.territory_id == territory.id)))
+    actions = list(session.scalars(
+        select(RoadmapAction).join(Roadmap).where(Roadmap.territory_id == territory.id)
+    ))
+    return roadmaps + actions
+
+
 def _all_roadmaps():
     return select(Roadmap).options(
         selectinload(Roadmap.territory), selectinload(Roadmap.partners),
@@ -109,3 +123,4 @@ register_kind("roadmap", _l("Roadmap"), {"roadmap": _l("Roadmap"), "action": _l(
 register(Roadmap, key=lambda r: f"roadmap:{r.id}", to_entry=roadmap_entry, query=_all_roadmaps)
 register(RoadmapAction, key=lambda a: f"roadmap_action:{a.id}", to_entry=action_entry, query=_all_actions)
 register_dependent(Roadmap, _actions_when_status_changes)
+register_dependent(Territory, _territory_roadmaps)
