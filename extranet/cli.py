@@ -97,14 +97,26 @@ def send_reminders():
     click.echo(f"Reminders: {report}." if report else "Reminders: none due now.")
 
 
+@extranet_cli.command("send-reporting-reminders")
+def send_reporting_reminders():
+    """Queue the emails to territories late in reporting their roadmap's shared indicators (send-mail sends them);
+    running it again sends nothing twice."""
+    from flask import current_app
+
+    from extranet.roadmaps.reminders import queue_reporting_reminders
+
+    count = queue_reporting_reminders(app=current_app._get_current_object())
+    click.echo(f"Reporting reminders: {count} email(s) queued." if count else "Reporting reminders: none due now.")
+
+
 @extranet_cli.command("send-mail")
 @click.option("--once", is_flag=True, help="Send every mail due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds between two looks at the outbox.")
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Mails claimed and sent over one SMTP connection.")
 def send_mail(once, interval, batch):
     """Send the mails of the outbox; without --once, keep watching it until Ctrl-C or SIGTERM,
-    queue the agenda reminders as they fall due, and the working groups' daily digests once
-    a day from EXTRANET_DIGEST_HOUR."""
+    queue the agenda reminders as they fall due, the roadmaps' reporting reminders, and the working
+    groups' daily digests once a day from EXTRANET_DIGEST_HOUR."""
     import logging
     import signal
     import threading
@@ -116,6 +128,7 @@ def send_mail(once, interval, batch):
     from extranet.agenda.reminders import queue_due_reminders
     from extranet.groups.notifications import digest_day, send_digests
     from extranet.mail import prune_sent, send_pending
+    from extranet.roadmaps.reminders import queue_reporting_reminders
     from extranet.timeutil import utcnow
 
     app = current_app._get_current_object()
@@ -185,6 +198,16 @@ def send_mail(once, interval, batch):
                     reminders = None
                 if reminders:
                     click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Reminders: {reminders}.")
+                try:
+                    late = queue_reporting_reminders(app=app)
+                except DBAPIError:
+                    raise
+                except Exception:
+                    # As for the agenda's: the mail goes on, the next round tries again.
+                    logging.getLogger(__name__).exception("Roadmap reporting reminders failed")
+                    late = None
+                if late:
+                    click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} Reporting reminders: {late} email(s) queued.")
                 drain()
                 if time.monotonic() - last_prune > 3600:
                     prune_sent(app)

@@ -69,6 +69,8 @@ SETTINGS = {
     "LOGIN_THROTTLE_MINUTES": (15, int),
     # Roadmaps: days after the end of a quarter before a territory's missing figures for it count as late.
     "ROADMAP_REPORTING_GRACE_DAYS": (30, int),
+    # Roadmaps: email territories late in reporting (send-mail, send-reporting-reminders); "0" to switch it off.
+    "ROADMAP_REPORTING_REMINDERS": (True, _BOOL),
 }
 
 

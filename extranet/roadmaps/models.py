@@ -535,4 +535,16 @@ class RoadmapComment(db.Model):
     author: Mapped["User | None"] = relationship()  # noqa: F821
 
 
+class ReportingReminder(db.Model):
+    """A reminder sent to a territory late in reporting a quarter's shared
+    indicators: one row per roadmap and quarter, so that each is sent once."""
+
+    __table_args__ = (UniqueConstraint("roadmap_id", "quarter_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmap.id", ondelete="CASCADE"))
+    quarter_end: Mapped[date]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 from extranet.roadmaps import search  # noqa: E402, F401  (registers roadmaps and their actions with the search index)
