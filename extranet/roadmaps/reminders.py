@@ -61,7 +61,6 @@ def recipients(roadmap: Roadmap) -> list[User]:
 
 def _queue(roadmap: Roadmap, late: network.LateTerritory, quarter: network.Quarter, grace: int) -> int:
     link = mail.external_url("roadmaps.show", roadmap_id=roadmap.id) + "#section-indicators"
-    period = str(roadmap.start_year) if roadmap.start_year == roadmap.end_year else f"{roadmap.start_year}–{roadmap.end_year}"
     people = recipients(roadmap)
     for user in people:
         language = user.language or "fr"
@@ -71,7 +70,7 @@ def _queue(roadmap: Roadmap, late: network.LateTerritory, quarter: network.Quart
             language=language,
             recipient=user,
             territory=late.territory,
-            period=period,
+            period=roadmap.period_label,
             quarter=quarter,
             start=format_date(quarter.start, "long", locale=language),
             end=format_date(quarter.end, "long", locale=language),
