@@ -4,6 +4,7 @@ natural) and submits it; the national team validates it; a member of another
 territory finds the action, under the territory's name, in the axis view."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .helpers import browser_login
 
@@ -45,7 +46,7 @@ def test_an_action_on_axis_12_submitted_validated_then_found_by_another_territor
     page.get_by_label("Structure pilote").fill("ADIL de Loire-Atlantique")
     page.get_by_role("button", name="Ajouter l'action").press("Enter")
     page.wait_for_url(f"**/roadmaps/{roadmap.id}**")
-    assert page.get_by_text("L'action est ajoutée.").first.is_visible()
+    expect(page.get_by_text("L'action est ajoutée.").first).to_be_visible()
     axis_12 = page.locator("#actions-axis-12")
     assert TITLE in axis_12.inner_text() and "ADIL de Loire-Atlantique" in axis_12.inner_text()
 
@@ -55,8 +56,8 @@ def test_an_action_on_axis_12_submitted_validated_then_found_by_another_territor
     dialog.wait_for(state="visible")
     dialog.get_by_role("button", name="Soumettre", exact=True).click()
     page.wait_for_url(f"**/roadmaps/{roadmap.id}**")
-    assert page.get_by_text("La feuille de route est soumise à l'équipe nationale").first.is_visible()
-    assert page.locator("#add-action").count() == 0  # frozen while reviewed
+    expect(page.get_by_text("La feuille de route est soumise à l'équipe nationale").first).to_be_visible()
+    expect(page.locator("#add-action")).to_have_count(0)  # frozen while reviewed
     assert page.csp_violations == []
 
     # The national team validates it.
@@ -69,7 +70,7 @@ def test_an_action_on_axis_12_submitted_validated_then_found_by_another_territor
     dialog.wait_for(state="visible")
     dialog.get_by_role("button", name="Valider la feuille de route").click()
     page.wait_for_url(f"**/roadmaps/{roadmap.id}**")
-    assert page.get_by_text("La feuille de route est validée").first.is_visible()
+    expect(page.get_by_text("La feuille de route est validée").first).to_be_visible()
 
     # A member of another territory finds the action in the axis 12 view, under Nantes.
     page.get_by_role("button", name="Se déconnecter").click()
